@@ -1,0 +1,58 @@
+"""The two items that flow through the pipelines.
+
+Spiders only *find* pages: they yield a :class:`Page` (raw bytes plus where they came from).
+The extract pipeline turns a ``Page`` into an :class:`Article`; every later pipeline works on
+``Article``.  Both are dataclasses, so itemadapter, Scrapy's feed exports and plain Python code
+all handle them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Page:
+    """A fetched or stored HTML page, not yet parsed."""
+
+    url: str  # where the bytes came from (request URL, cache/WARC record URL or file:// URL)
+    body: bytes
+    encoding: str | None = None  # from HTTP headers, when known
+    origin: str = ""  # human-readable location for messages: a URL, a file path, "x.warc.gz#12"
+    fetched_at: datetime | None = None
+    label: str | None = None  # source label override (--label, sources file)
+    hint_modified: datetime | None = None  # modification time a feed/sitemap announced
+
+
+@dataclass
+class Figure:
+    """An image with its caption, as the page shows it."""
+
+    src: str
+    alt: str = ""
+    caption: str = ""
+    srcset: str = ""
+    sources: list[dict[str, str]] = field(default_factory=list)  # <source> attributes, in order
+
+
+@dataclass
+class Article:
+    """One news article, identified by (site, article_id) -- never by URL or title."""
+
+    url: str  # canonical article URL
+    site: str  # short site key, e.g. "cna"
+    article_id: str  # e.g. CNA's 12-digit number
+    title: str
+    published: datetime  # tz-aware
+    body_html: str
+    label: str  # source label written to author/tags/categories
+    modified: datetime | None = None
+    category: str = ""
+    lead_figure: Figure | None = None
+    fetched_at: datetime | None = None
+    origin: str = ""  # where the page came from, for messages
+    hint_modified: datetime | None = None
+    # set by the later pipelines
+    post_path: str = ""  # path of the written post, relative to the output root
+    outcome: str = ""  # "new" | "updated" | "unchanged"
