@@ -1,0 +1,162 @@
+"""Site-independent body cleaning: lazy images, absolute URLs, sanitizing, one line.
+
+Site parsers decide *what* belongs to the article; this module makes any such HTML safe and
+uniform for a static site:
+
+* lazy-loading attributes (``data-src``/``data-srcset``) become real ``src``/``srcset``;
+* every ``img`` gets ``referrerpolicy="no-referrer"`` so image CDNs serve hot-linked pictures;
+* relative and protocol-relative URLs become absolute ``https``/``http`` URLs;
+* scripts, styles, forms, inputs, SVG decorations and ``javascript:`` links go;
+* nh3 (the Rust ``ammonia`` sanitizer) applies an allowlist of tags and attributes -- the last
+  line of defence against markup a parser let through, and fast enough for bulk reprocessing;
+* the result is a single line, as in the sample posts.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin
+
+import nh3
+from lxml import etree
+
+from .html import inner_html, parse_fragment, set_attrs, text_of
+from .items import Figure
+
+ALLOWED_TAGS = frozenset(
+    ["p", "br", "a", "b", "strong", "i", "em", "u", "s", "sub", "sup", "small", "span", "figure", "figcaption", "picture", "source", "img", "iframe", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "hr"]
+)
+ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title"},
+    "figure": {"class"},
+    "figcaption": {"class"},
+    "picture": {"style"},
+    "source": {"media", "srcset", "type", "sizes"},
+    "img": {"src", "alt", "srcset", "sizes", "width", "height", "title", "referrerpolicy"},
+    "iframe": {"src", "title", "width", "height", "frameborder", "allow", "allowfullscreen",
+               "referrerpolicy", "sandbox"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+VIDEO_HOSTS = re.compile(r"^https?://(?:www\.)?(?:youtube\.com|youtube-nocookie\.com|youtu\.be|player\.vimeo\.com)/")
+
+_DROP_WITH_CONTENT = ("script", "style", "noscript", "form", "input", "button", "select", "textarea",
+                      "svg", "template", "object")
+_LAZY_CLASSES = frozenset({"lazyload", "lazy", "owl-lazy", "lazyloaded"})
+_LAZY_ATTRS = {"data-src": "src", "data-original": "src", "data-srcset": "srcset"}
+_URL_ATTRS = ("href", "src")
+
+
+def clean_body(html: str, base_url: str) -> str:
+    """Return the sanitized one-line body HTML."""
+    root = parse_fragment(html)
+    _drop_furniture(root)
+    for el in root.iter(etree.Element):
+        _resolve_lazy(el)
+        _absolutize(el, base_url)
+    _drop_scripted_links(root)
+    _drop_foreign_iframes(root)
+    for img in root.iter("img"):
+        if img.get("referrerpolicy") is None:
+            img.set("referrerpolicy", "no-referrer")
+    flat = _one_line(inner_html(root))
+    return nh3.clean(
+        flat,
+        tags=set(ALLOWED_TAGS),
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes=set(URL_SCHEMES),
+        link_rel=None,
+        strip_comments=True,
+    ).strip()
+
+
+def lead_figure(body_html: str) -> Figure | None:
+    """The first figure of a cleaned body as structured data (the body keeps the markup)."""
+    root = parse_fragment(body_html)
+    fig = root.find(".//figure")
+    img = (fig if fig is not None else root).find(".//img")
+    if img is None:
+        return None
+    caption = fig.find(".//figcaption") if fig is not None else None
+    return Figure(
+        src=img.get("src", ""),
+        alt=img.get("alt", ""),
+        caption=text_of(caption),
+        srcset=img.get("srcset", ""),
+        sources=[dict(s.attrib) for s in fig.iter("source")] if fig is not None else [],
+    )
+
+
+def _drop_furniture(root: etree._Element) -> None:
+    for el in list(root.iter(*_DROP_WITH_CONTENT)):
+        el.drop_tree()
+
+
+def _resolve_lazy(el: etree._Element) -> None:
+    """data-src -> src, data-srcset -> srcset, in place: the data- value wins, order is kept."""
+    attrib = el.attrib
+    if not any(name in attrib for name in _LAZY_ATTRS):
+        return
+    wanted: dict[str, str] = {}
+    for lazy, real in _LAZY_ATTRS.items():
+        if lazy in attrib and real not in wanted:
+            wanted[real] = attrib[lazy]
+    out: list[tuple[str, str]] = []
+    placed: set[str] = set()
+    for name, value in attrib.items():
+        if name in _LAZY_ATTRS or name in wanted:
+            name = _LAZY_ATTRS.get(name, name)
+            value = wanted[name]
+        elif name == "class":
+            value = " ".join(c for c in value.split() if c not in _LAZY_CLASSES)
+            if not value:
+                continue
+        if name not in placed:
+            placed.add(name)
+            out.append((name, value))
+    set_attrs(el, out)
+
+
+def _absolutize(el: etree._Element, base_url: str) -> None:
+    for name in _URL_ATTRS:
+        value = el.get(name)
+        if value is not None and not value.startswith(("#", "javascript:", "mailto:", "data:")):
+            el.set(name, _absolute(value.strip(), base_url))
+    srcset = el.get("srcset")
+    if srcset:
+        el.set("srcset", ", ".join(_absolute_candidate(c, base_url) for c in srcset.split(",") if c.strip()))
+
+
+def _absolute(url: str, base_url: str) -> str:
+    if url.startswith("//"):
+        return "https:" + url
+    return urljoin(base_url, url)
+
+
+def _absolute_candidate(candidate: str, base_url: str) -> str:
+    parts = candidate.strip().split(None, 1)
+    parts[0] = _absolute(parts[0], base_url)
+    return " ".join(parts)
+
+
+def _drop_scripted_links(root: etree._Element) -> None:
+    """A link that runs script is a button: keep its text, lose the link."""
+    for a in list(root.iter("a")):
+        href = (a.get("href") or "").strip().lower()
+        if not href or href.startswith("javascript:"):
+            a.drop_tag()
+
+
+def _drop_foreign_iframes(root: etree._Element) -> None:
+    for iframe in list(root.iter("iframe")):
+        if not VIDEO_HOSTS.match(iframe.get("src") or ""):
+            iframe.drop_tree()
+        else:
+            iframe.text = None
+
+
+def _one_line(html: str) -> str:
+    """Whitespace between tags goes; remaining line breaks become spaces."""
+    html = re.sub(r">\s*\n\s*<", "><", html)
+    return re.sub(r"\s*\n\s*", " ", html).strip()

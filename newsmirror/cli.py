@@ -1,0 +1,229 @@
+"""``newsmirror mirror|reprocess|crawl|worker|archive`` on top of Scrapy's CrawlerProcess.
+
+Exit codes: 0 all good, 1 some inputs failed, 2 usage error, 3 could not run (lock held, bad
+configuration, crash).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .report import LIST_LIMIT
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
+EPILOG = """\
+exit codes: 0 every input gave a post (or was unchanged), 1 some inputs failed,
+            2 usage error, 3 could not run (lock held, bad configuration, crash)
+"""
+
+
+class CannotRun(Exception):
+    """The run could not start (lock held, bad configuration...); exit code 3."""
+
+
+def _common(parser: argparse.ArgumentParser, output: bool = True) -> None:
+    if output:
+        parser.add_argument("-o", "--output", default="output", metavar="OUT",
+                            help="output root; posts go to OUT/_posts/ (default: %(default)s)")
+    parser.add_argument("--label", help="source label for author/tags/categories "
+                        "(default: the site's, e.g. '(臺)中央社CNA')")
+    parser.add_argument("--filename", choices=("id", "title"), default="id",
+                        help="post file names: 'id' = YYYY-MM-DD-cna-<id>.md (stable, default); "
+                        "'title' = the replaced system's title style")
+    parser.add_argument("--body", choices=("html", "markdown"), default="html",
+                        help="body as the sample's one-line <div> HTML (default) or Markdown")
+    parser.add_argument("--state", metavar="DB",
+                        help="seen-store SQLite file (default: OUT/.newsmirror/state.sqlite)")
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=0 (repeatable)")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="name every post; -vv shows Scrapy's log")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only errors and the summary")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="newsmirror",
+        description="Mirror news articles (first of all CNA, www.cna.com.tw) into Jekyll posts.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"newsmirror {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("mirror", help="fetch article URLs once and write their posts",
+                       description="Fetch the given article URLs and write one post each.", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("urls", nargs="+", metavar="URL")
+    _common(p)
+
+    p = sub.add_parser("reprocess", help="re-run extraction over saved pages, offline",
+                       description="Re-extract and rewrite posts from saved pages without the network: "
+                       ".html files or folders of them, a Scrapy HTTP cache folder, .warc/.warc.gz files. "
+                       "Only posts whose bytes change are rewritten.", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--dry-run", action="store_true", help="write nothing; list what would be written")
+    p.add_argument("--diff", action="store_true", help="print unified diffs of changed posts to stdout")
+    _common(p)
+
+    from .crawl import add_crawl_arguments, add_worker_arguments
+
+    p = sub.add_parser("crawl", help="discover new articles from sitemaps/feeds and mirror them",
+                       description="Scheduled crawl: read sitemaps/feeds/list pages, fetch only new or "
+                       "updated articles, write posts and a JSON run report.", epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_crawl_arguments(p)
+    _common(p)
+
+    p = sub.add_parser("worker", help="process URLs from a shared Redis queue (distributed crawl)",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_worker_arguments(p)
+    _common(p)
+
+    p = sub.add_parser("archive", help="move old posts from _posts/ to archived/YYYY-MM-DD/",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    p.add_argument("-o", "--output", default="output", metavar="OUT")
+    p.add_argument("--state", metavar="DB")
+    p.add_argument("--dry-run", action="store_true")
+    return parser
+
+
+def scrapy_settings(args: argparse.Namespace) -> Any:
+    """Project settings plus what the command line says."""
+    from scrapy.settings import Settings
+
+    from . import settings as defaults
+
+    settings = Settings()
+    settings.setmodule(defaults, priority="project")
+    settings.set("LOG_LEVEL", "DEBUG" if args.verbose >= 3 else "INFO" if args.verbose >= 2 else "WARNING")
+    settings.set("LOG_FORMATTER", "newsmirror.logformatter.QuietDropLogFormatter")
+    settings.set("NEWSMIRROR_OUTPUT", args.output)
+    settings.set("NEWSMIRROR_LABEL", args.label)
+    settings.set("NEWSMIRROR_FILENAME", args.filename)
+    settings.set("NEWSMIRROR_BODY", args.body)
+    settings.set("NEWSMIRROR_STATE", args.state)
+    settings.set("NEWSMIRROR_DRY_RUN", getattr(args, "dry_run", False))
+    settings.set("NEWSMIRROR_DIFF", getattr(args, "diff", False))
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"-s expects NAME=VALUE, got {item!r}")
+        settings.set(name.strip(), value, priority="cmdline")
+    return settings
+
+
+class UsageError(Exception):
+    pass
+
+
+def run_spider(spider: Any, settings: Any, report: Any, **kwargs: Any) -> None:
+    """Run one spider to completion in this process."""
+    from scrapy.crawler import CrawlerProcess
+
+    from .runtime import Runtime
+
+    process = CrawlerProcess(settings)
+    crawler = process.create_crawler(spider)
+    crawler.newsmirror_report = report  # Runtime.of(crawler) picks it up
+    process.crawl(crawler, **kwargs)
+    process.start()
+    Runtime.of(crawler).close()
+    if crawler.spider is None and report.processed == 0:
+        raise CannotRun("the spider could not start (see the log above)")
+
+
+def report_path(output: Path, command: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return output / ".newsmirror" / "runs" / f"{stamp}-{command}.json"
+
+
+def finish(report: Any, args: argparse.Namespace) -> int:
+    report.finish()
+    out = Path(args.output)
+    if not getattr(args, "dry_run", False):
+        path = report_path(out, args.command)
+        report.write_json(path)
+    print(report.summary(), file=sys.stderr)
+    if report.failures and not args.quiet and report.processed > LIST_LIMIT:  # errors scrolled by
+        print(f"{report.counts['failed']} failed:", file=sys.stderr)
+        for failure in report.failures[:50]:
+            print(f"  {failure.url}: {failure.reason}", file=sys.stderr)
+    return report.exit_code
+
+
+def cmd_mirror(args: argparse.Namespace) -> int:
+    from .spiders.url import UrlSpider
+
+    report = _report(args, expected=len(args.urls))
+    run_spider(UrlSpider, scrapy_settings(args), report, urls=args.urls, label=args.label)
+    return finish(report, args)
+
+
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from .spiders.cache import CacheSpider
+
+    report = _report(args)
+    run_spider(CacheSpider, scrapy_settings(args), report, paths=args.paths, label=args.label)
+    return finish(report, args)
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    from .archive import archive_posts
+    from .runtime import default_state_path
+    from .state import SeenStore
+
+    out = Path(args.output)
+    with SeenStore(args.state or default_state_path(out)) as store:
+        result = archive_posts(out, args.older_than, store, dry_run=args.dry_run)
+    verb = "would move" if args.dry_run else "moved"
+    for old, new in result.moved:
+        print(f"{verb} {old} -> {new}", file=sys.stderr)
+    for path, reason in result.skipped:
+        print(f"skipped {path}: {reason}", file=sys.stderr)
+    print(f"archive: {len(result.moved)} {verb}, {len(result.skipped)} skipped", file=sys.stderr)
+    return EXIT_OK
+
+
+def _report(args: argparse.Namespace, expected: int | None = None) -> Any:
+    from .report import RunReport
+
+    report = RunReport(command=args.command, expected=expected)
+    report.stream = sys.stderr
+    report.verbose = args.verbose >= 1 and not args.quiet
+    report.quiet = args.quiet
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .crawl import cmd_crawl, cmd_worker
+
+    commands = {"mirror": cmd_mirror, "reprocess": cmd_reprocess, "crawl": cmd_crawl,
+                "worker": cmd_worker, "archive": cmd_archive}
+    try:
+        return commands[args.command](args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"newsmirror: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except CannotRun as exc:
+        print(f"newsmirror: cannot run: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except KeyboardInterrupt:
+        print("newsmirror: interrupted", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""Parsing and serializing HTML the way the posts need it.
+
+lxml (libxml2) is fast but its HTML parser predates HTML5: it does not know that ``<source>``,
+``<track>`` or ``<wbr>`` are void elements and nests what follows inside them.  ``parse_html``
+repairs that, and ``to_html`` is a small HTML5 serializer that writes void elements without end
+tags, attributes in source order with double quotes -- the exact shape of the sample posts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import lxml.html
+from lxml import etree
+from w3lib.encoding import html_to_unicode
+
+VOID = frozenset(
+    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
+)
+# Elements libxml2 does not treat as void although HTML5 does.
+_MISNESTED_VOID = ("source", "track", "wbr", "embed")
+BOOLEAN_ATTRS = frozenset(
+    ["allowfullscreen", "async", "autofocus", "autoplay", "checked", "controls", "default", "defer", "disabled", "hidden", "ismap", "loop", "multiple", "muted", "nomodule", "novalidate", "open", "playsinline", "readonly", "required", "reversed", "selected"]
+)
+_RAW_TEXT = frozenset(("script", "style"))
+
+_CJK = (
+    "\u2e80-\u9fff"  # CJK radicals .. unified ideographs (incl. punctuation, kana, bopomofo)
+    "\uf900-\ufaff"  # compatibility ideographs
+    "\ufe30-\ufe4f"  # CJK compatibility forms
+    "\uff00-\uffef"  # full-width forms
+)
+_NEWLINE_RUN = re.compile(r"[ \t\f\r]*\n\s*")
+_CJK_CHAR = re.compile(f"[{_CJK}]")
+
+
+def decode(body: bytes | str, encoding: str | None = None) -> str:
+    """Bytes to text using the HTTP charset, else the page's <meta charset>, else UTF-8."""
+    if isinstance(body, str):
+        text = body
+    else:
+        content_type = f"text/html; charset={encoding}" if encoding else None
+        _, text = html_to_unicode(content_type, body)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.HtmlElement:
+    """Parse a whole page and repair the void elements libxml2 mis-nests."""
+    text = decode(body, encoding)
+    if not text.strip():
+        raise ValueError("empty document")
+    root = lxml.html.document_fromstring(text)
+    fix_void_elements(root)
+    return root
+
+
+def parse_fragment(html: str) -> lxml.html.HtmlElement:
+    """Parse a body fragment into a ``<div>`` wrapper (repaired like ``parse_html``)."""
+    wrapper = lxml.html.fragment_fromstring(html or "", create_parent="div")
+    fix_void_elements(wrapper)
+    return wrapper
+
+
+def fix_void_elements(root: etree._Element) -> None:
+    """Move what libxml2 put inside a void element back after it, in document order."""
+    for tag in _MISNESTED_VOID:
+        for el in list(root.iter(tag)):
+            children = list(el)
+            if not children and not el.text:
+                continue
+            text, old_tail = el.text or "", el.tail or ""
+            el.text = None
+            el.tail = text or None
+            anchor = el
+            for child in children:
+                anchor.addnext(child)  # addnext keeps the child's own tail with it
+                anchor = child
+            if children:
+                children[-1].tail = (children[-1].tail or "") + old_tail or None
+            else:
+                el.tail = text + old_tail or None
+
+
+def text_of(el: etree._Element | None) -> str:
+    """Visible text of an element with whitespace tidied (see ``tidy_whitespace``)."""
+    if el is None:
+        return ""
+    return tidy_whitespace("".join(el.itertext())).strip()
+
+
+def tidy_whitespace(text: str) -> str:
+    """Drop the line breaks that indentation put into text.
+
+    A run of whitespace containing a newline is page formatting: it disappears between CJK
+    characters (Chinese has no spaces between words) and becomes one space elsewhere.  Runs of
+    spaces without a newline are kept as written (captions use double spaces on purpose).
+    """
+    if "\n" not in text:
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        before = text[m.start() - 1] if m.start() > 0 else ""
+        after = text[m.end()] if m.end() < len(text) else ""
+        if not before or not after:
+            return ""
+        if _CJK_CHAR.match(before) or _CJK_CHAR.match(after):
+            return ""
+        return " "
+
+    return _NEWLINE_RUN.sub(repl, text)
+
+
+def escape_text(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\xa0", "&nbsp;")
+
+
+def escape_attr(value: str) -> str:
+    return value.replace("&", "&amp;").replace('"', "&quot;").replace("\xa0", "&nbsp;")
+
+
+def start_tag(tag: str, attrs: Iterable[tuple[str, str]]) -> str:
+    parts = [tag]
+    for name, value in attrs:
+        if value == "" and name in BOOLEAN_ATTRS:
+            parts.append(name)
+        else:
+            parts.append(f'{name}="{escape_attr(value)}"')
+    return "<" + " ".join(parts) + ">"
+
+
+def to_html(el: etree._Element, with_tail: bool = False) -> str:
+    """Serialize an element (HTML5 rules: void elements have no end tag)."""
+    out: list[str] = []
+    _write(el, out)
+    if with_tail and el.tail:
+        out.append(escape_text(el.tail))
+    return "".join(out)
+
+
+def inner_html(el: etree._Element) -> str:
+    out: list[str] = [escape_text(el.text)] if el.text else []
+    for child in el:
+        _write(child, out)
+        if child.tail:
+            out.append(escape_text(child.tail))
+    return "".join(out)
+
+
+def _write(el: etree._Element, out: list[str]) -> None:
+    tag = el.tag
+    if not isinstance(tag, str):  # comment or processing instruction: not part of a post body
+        return
+    out.append(start_tag(tag, el.attrib.items()))
+    if tag in VOID:
+        return
+    if el.text:
+        out.append(el.text if tag in _RAW_TEXT else escape_text(el.text))
+    for child in el:
+        _write(child, out)
+        if child.tail:
+            out.append(escape_text(child.tail))
+    out.append(f"</{tag}>")
+
+
+def set_attrs(el: etree._Element, attrs: Iterable[tuple[str, str]]) -> None:
+    """Replace all attributes, keeping the given order (lxml keeps insertion order)."""
+    items = list(attrs)
+    el.attrib.clear()
+    for name, value in items:
+        el.set(name, value)

@@ -1,0 +1,37 @@
+"""``--body markdown``: the cleaned body HTML as Markdown (markdownify), figures kept.
+
+Images become ``![alt](src)`` followed by their caption in italics; embedded videos have no
+Markdown form, so their ``<iframe>`` is kept as raw HTML, which Jekyll passes through.
+"""
+
+from __future__ import annotations
+
+import re
+
+from markdownify import MarkdownConverter
+
+
+class _PostConverter(MarkdownConverter):
+    def convert_figure(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001 - markdownify API
+        return f"\n\n{text.strip()}\n\n"
+
+    def convert_picture(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001
+        return text
+
+    def convert_figcaption(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001
+        caption = " ".join(text.split())
+        return f"\n\n*{caption}*\n\n" if caption else ""
+
+    def convert_iframe(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001
+        return f"\n\n{_raw_html(el)}\n\n"
+
+
+def _raw_html(el) -> str:  # noqa: ANN001 - a BeautifulSoup tag
+    attrs = "".join(f' {k}="{v if isinstance(v, str) else " ".join(v)}"' for k, v in el.attrs.items())
+    return f"<iframe{attrs}></iframe>"
+
+
+def body_to_markdown(body_html: str) -> str:
+    md = _PostConverter(heading_style="ATX", bullets="-", escape_misc=False).convert(body_html)
+    return re.sub(r"\n{3,}", "\n\n", md).strip()
+

@@ -1,0 +1,53 @@
+"""Decide which file an article goes to, so the same article always lands in the same post.
+
+The seen-store maps (site, article id) to the post path written before: a title edit, a changed
+publication time or a different URL form never makes a second post.  Within one run, a second
+copy of an article already handled (e.g. found in two feeds) is skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..items import Article
+from ..report import PageSkipped
+from ..runtime import Runtime
+from ..state import SeenStore
+from ..writer import post_filename
+
+POSTS_DIR = "_posts"
+
+
+class DedupePipeline:
+    def __init__(self, store: SeenStore, output: Path, filename_style: str = "id") -> None:
+        self.store = store
+        self.output = output
+        self.filename_style = filename_style
+        self.seen_this_run: dict[tuple[str, str], str] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> DedupePipeline:
+        runtime = Runtime.of(crawler)
+        return cls(runtime.store, runtime.output, runtime.filename_style)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not isinstance(item, Article):
+            return item
+        key = (item.site, item.article_id)
+        if key in self.seen_this_run:
+            raise PageSkipped(f"same article as {self.seen_this_run[key]} already handled in this run")
+        self.seen_this_run[key] = item.origin or item.url
+        record = self.store.get(*key)
+        item.post_path = record.post_path if record else self.new_path(item)
+        return item
+
+    def new_path(self, article: Article) -> str:
+        path = f"{POSTS_DIR}/{post_filename(article, self.filename_style)}"
+        if self.filename_style == "title" and self._taken(path):
+            # another article has this title on this day: keep both, disambiguated by id
+            path = path[: -len(".md")] + f"-{article.article_id}.md"
+        return path
+
+    def _taken(self, path: str) -> bool:
+        return (self.output / path).exists() or self.store.by_post_path(path) is not None

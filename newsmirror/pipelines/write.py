@@ -1,0 +1,79 @@
+"""Render the post and put it on disk atomically; then, and only then, record it as seen.
+
+A post whose bytes did not change is not rewritten (its mtime stays), so re-running over the
+same input is a no-op on disk.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..atomic import atomic_write_bytes
+from ..dates import utc_iso_ms
+from ..items import Article
+from ..runtime import Runtime
+from ..state import SeenRecord, SeenStore, iso_utc
+from ..writer import render_post
+
+
+class WritePipeline:
+    def __init__(self, store: SeenStore, output: Path, body_format: str = "html",
+                 dry_run: bool = False, show_diff: bool = False) -> None:
+        self.store = store
+        self.output = output
+        self.body_format = body_format
+        self.dry_run = dry_run
+        self.show_diff = show_diff
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> WritePipeline:
+        rt = Runtime.of(crawler)
+        return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        if not isinstance(item, Article):
+            return item
+        data = render_post(item, self.body_format).encode("utf-8")
+        path = self.output / item.post_path
+        old = path.read_bytes() if path.is_file() else None
+        record = self.store.get(item.site, item.article_id)
+        if old == data:
+            item.outcome = "unchanged"
+        else:
+            item.outcome = "updated" if old is not None or record is not None else "new"
+            if self.show_diff:
+                self._print_diff(item.post_path, old, data)
+            if not self.dry_run:
+                atomic_write_bytes(path, data)
+        if not self.dry_run:
+            self._remember(item, data, record)
+        return item
+
+    def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:
+        digest = hashlib.sha256(data).hexdigest()
+        modified = utc_iso_ms(item.modified) if item.modified else None
+        if record and record.content_hash == digest and record.post_path == item.post_path \
+                and record.modified == modified:
+            return
+        self.store.put(SeenRecord(
+            site=item.site,
+            article_id=item.article_id,
+            url=item.url,
+            post_path=item.post_path,
+            title=item.title,
+            published=utc_iso_ms(item.published),
+            modified=modified,
+            content_hash=digest,
+            updated_at=iso_utc(),
+        ))
+
+    @staticmethod
+    def _print_diff(name: str, old: bytes | None, new: bytes) -> None:
+        before = old.decode("utf-8", "replace").splitlines(keepends=True) if old else []
+        after = new.decode("utf-8").splitlines(keepends=True)
+        sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{name}", f"b/{name}"))
+        sys.stdout.flush()

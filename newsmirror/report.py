@@ -1,0 +1,169 @@
+"""What a run did: counts, failures with reasons, progress lines and the end-of-run summary.
+
+The report listens to Scrapy's signals (``item_scraped``, ``item_dropped``, ``spider_error``) and
+to :func:`RunReport.fail` calls from spider errbacks, so every page ends up in exactly one bucket:
+new, updated, unchanged, skipped or failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+from scrapy import signals
+from scrapy.exceptions import DropItem
+
+OUTCOMES = ("new", "updated", "unchanged")
+LIST_LIMIT = 20  # runs up to this size name every post
+PROGRESS_EVERY_S = 2.0
+
+
+class PageFailed(DropItem):
+    """A page that could not become a post; the message is the one-line reason."""
+
+
+class PageSkipped(DropItem):
+    """A page deliberately not processed (already mirrored in this run, too old, robots...)."""
+
+
+@dataclass
+class Failure:
+    url: str
+    reason: str
+
+
+@dataclass
+class RunReport:
+    command: str = ""
+    started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*OUTCOMES, "skipped", "failed"), 0))
+    discovered: int = 0
+    failures: list[Failure] = field(default_factory=list)
+    skipped: list[Failure] = field(default_factory=list)
+    posts: list[dict[str, str]] = field(default_factory=list)  # written (new/updated) posts
+    duration_s: float = 0.0
+    expected: int | None = None  # total pages, when known up front (for progress)
+
+    def __post_init__(self) -> None:
+        self._t0 = time.monotonic()
+        self._last_progress = self._t0
+        self.stream: IO[str] | None = None
+        self.verbose = False
+        self.quiet = False
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def done(self, outcome: str, url: str, post_path: str) -> None:
+        self.counts[outcome] += 1
+        if outcome != "unchanged":
+            self.posts.append({"outcome": outcome, "url": url, "post": post_path})
+        # every post is named while a run is small; big runs get periodic progress lines instead
+        if self.verbose or (not self.quiet and self.processed <= LIST_LIMIT):
+            self._print(f"{outcome:<9} {post_path}  <- {url}")
+        self._progress()
+
+    def fail(self, url: str, reason: str) -> None:
+        reason = " ".join(str(reason).split()) or "unknown error"
+        self.counts["failed"] += 1
+        self.failures.append(Failure(url, reason))
+        self._print(f"error: {url}: {reason}")
+        self._progress()
+
+    def skip(self, url: str, reason: str) -> None:
+        self.counts["skipped"] += 1
+        self.skipped.append(Failure(url, reason))
+        if self.verbose:
+            self._print(f"skipped   {url}: {reason}")
+        self._progress()
+
+    # -- output -------------------------------------------------------------------------------
+
+    @property
+    def processed(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.counts["failed"] else 0
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{c['new']} new", f"{c['updated']} updated", f"{c['unchanged']} unchanged"]
+        if c["skipped"]:
+            parts.append(f"{c['skipped']} skipped")
+        parts.append(f"{c['failed']} failed")
+        head = f"{self.command}: " if self.command else ""
+        found = f"{self.discovered} discovered, " if self.discovered else ""
+        return f"{head}{found}{', '.join(parts)} in {self.elapsed():.1f}s"
+
+    def elapsed(self) -> float:
+        return self.duration_s or (time.monotonic() - self._t0)
+
+    def finish(self) -> None:
+        self.duration_s = round(time.monotonic() - self._t0, 3)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("expected")
+        data["exit_code"] = self.exit_code
+        return data
+
+    def write_json(self, path: Path) -> None:
+        from .atomic import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n")
+
+    def _print(self, line: str) -> None:
+        if self.stream is not None:
+            print(line, file=self.stream, flush=True)
+
+    def _progress(self) -> None:
+        now = time.monotonic()
+        if self.quiet or now - self._last_progress < PROGRESS_EVERY_S:
+            return
+        self._last_progress = now
+        total = f"/{self.expected}" if self.expected else ""
+        self._print(f"... {self.processed}{total} pages: {self._short_counts()}")
+
+    def _short_counts(self) -> str:
+        return ", ".join(f"{v} {k}" for k, v in self.counts.items() if v)
+
+
+class ReportExtension:
+    """Scrapy extension feeding the crawler's :class:`RunReport` from signals."""
+
+    def __init__(self, report: RunReport) -> None:
+        self.report = report
+
+    @classmethod
+    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206 - Scrapy API
+        from .runtime import Runtime
+
+        ext = cls(Runtime.of(crawler).report)
+        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
+        outcome = getattr(item, "outcome", "")
+        if outcome in OUTCOMES:
+            self.report.done(outcome, item.url, item.post_path)
+
+    def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
+        url = getattr(item, "origin", "") or getattr(item, "url", "?")
+        if isinstance(exception, PageSkipped):
+            self.report.skip(url, str(exception))
+        else:
+            self.report.fail(url, str(exception))
+
+    def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
+        self.report.fail(getattr(response, "url", "?"), f"{failure.type.__name__}: {failure.value}")
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        self.report.finish()

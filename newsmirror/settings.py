@@ -1,0 +1,57 @@
+"""Scrapy settings for newsmirror.  ``ITEM_PIPELINES`` order is the data flow:
+
+    Page --extract--> Article --clean--> --dedupe (which file?)--> --write (atomic) + remember-->
+
+Everything here can be overridden per run (``newsmirror ... -s NAME=VALUE`` or ``scrapy -s``).
+"""
+
+from newsmirror import __version__
+
+BOT_NAME = "newsmirror"
+SPIDER_MODULES = ["newsmirror.spiders"]
+NEWSPIDER_MODULE = "newsmirror.spiders"
+
+ITEM_PIPELINES = {
+    "newsmirror.pipelines.ExtractPipeline": 100,
+    "newsmirror.pipelines.CleanPipeline": 200,
+    "newsmirror.pipelines.DedupePipeline": 300,
+    "newsmirror.pipelines.WritePipeline": 400,
+}
+EXTENSIONS = {
+    "newsmirror.report.ReportExtension": 0,
+}
+
+# Manners: identify ourselves, obey robots.txt, adapt the pace to the server, retry with backoff.
+USER_AGENT = f"newsmirror/{__version__} (+news mirroring bot built on Scrapy)"
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+RETRY_ENABLED = True
+RETRY_TIMES = 3
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+DOWNLOAD_TIMEOUT = 30
+
+# Keep what a crawl downloads, for offline reprocessing (`newsmirror crawl --cache`).
+HTTPCACHE_ENABLED = False
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 500, 502, 503, 504]
+
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = "INFO"
+TELNETCONSOLE_ENABLED = False
+
+# newsmirror's own settings
+NEWSMIRROR_OUTPUT = "output"  # posts go to OUTPUT/_posts/
+NEWSMIRROR_LABEL = None  # override the source label (author/tags/categories)
+NEWSMIRROR_FILENAME = "id"  # "id": YYYY-MM-DD-cna-<id>.md ; "title": the replaced system's style
+NEWSMIRROR_BODY = "html"  # "html" (the sample's <div> block) or "markdown"
+NEWSMIRROR_STATE = None  # seen-store path; default OUTPUT/.newsmirror/state.sqlite
+NEWSMIRROR_DRY_RUN = False
+NEWSMIRROR_DIFF = False
+NEWSMIRROR_WARC = None  # write every response to this .warc.gz

@@ -1,0 +1,319 @@
+"""Discovery sources: which sitemaps, feeds and list pages to read, from a TOML file.
+
+Which entry points to use is configuration, not code: CNA moves feeds and sitemaps around, and
+other sites need other entry points, so a user edits a file instead of the package.  The
+packaged default (``newsmirror/sources.toml``) holds CNA's sitemaps and its 11 section feeds.
+
+The file is validated strictly -- unknown keys are errors, not ignored -- because a typo such as
+``feed = [...]`` would otherwise silently crawl nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+__all__ = [
+    "CNA_LABEL",
+    "PARSERS",
+    "Source",
+    "SourcesError",
+    "load_sources",
+    "source_from_urls",
+]
+
+CNA_LABEL = "(臺)中央社CNA"
+#: Site parser keys a source may name (the article-page parsers in newsmirror.sites).
+PARSERS = frozenset({"cna", "generic"})
+
+_URL_LISTS = ("sitemaps", "feeds", "list_pages")
+_REQUIRED = ("name", "label", "parser", "allow_domains")
+_KEYS = frozenset(_REQUIRED + _URL_LISTS)
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", re.IGNORECASE)
+_DEFAULT_NAME = "newsmirror/sources.toml (packaged default)"
+
+
+class SourcesError(ValueError):
+    """A sources file (or command-line source) is unusable; the message names file and key."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One site to discover articles on, and how."""
+
+    name: str  # unique key, e.g. "cna"
+    label: str  # written to author/tags/categories of its posts
+    parser: str  # site parser key, one of PARSERS
+    sitemaps: tuple[str, ...]
+    feeds: tuple[str, ...]
+    list_pages: tuple[str, ...]
+    allow_domains: tuple[str, ...]  # article hosts (subdomains included), like Scrapy's allowed_domains
+
+    @property
+    def entry_urls(self) -> tuple[str, ...]:
+        """All discovery URLs: sitemaps, then feeds, then list pages."""
+        return self.sitemaps + self.feeds + self.list_pages
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_sources(path: str | Path | None = None) -> list[Source]:
+    """Read and validate a sources file; ``None`` reads the packaged default.
+
+    Raises :class:`SourcesError` naming the file (and the line, for TOML syntax errors or the
+    ``[[source]]`` table at fault) and the offending key.
+    """
+    if path is None:
+        where = _DEFAULT_NAME
+        try:
+            raw = resources.files("newsmirror").joinpath("sources.toml").read_bytes()
+        except OSError as exc:
+            raise SourcesError(f"{where}: cannot read it: {exc}") from None
+    else:
+        where = str(path)
+        try:
+            raw = Path(path).read_bytes()
+        except OSError as exc:
+            raise SourcesError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SourcesError(f"{where}: not UTF-8 (TOML files must be): {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        prefix = f"{where}:{line}" if line else where
+        raise SourcesError(f"{prefix}: invalid TOML: {exc}") from None
+    return _parse_document(data, where, _table_lines(text))
+
+
+def _line_from_message(message: str) -> int | None:
+    m = re.search(r"at line (\d+)", message)
+    return int(m[1]) if m else None
+
+
+def _table_lines(text: str) -> list[int]:
+    """Line numbers of the ``[[source]]`` headers, to point error messages at a table."""
+    return [
+        n
+        for n, line in enumerate(text.splitlines(), 1)
+        if re.match(r"^\s*\[\[\s*source\s*\]\]\s*(#.*)?$", line)
+    ]
+
+
+def _parse_document(data: dict[str, Any], where: str, lines: list[int]) -> list[Source]:
+    unknown = sorted(set(data) - {"source"})
+    if unknown:
+        raise SourcesError(
+            f"{where}: unknown top-level key {unknown[0]!r}{_did_you_mean(unknown[0], ['source'])}; "
+            "sources are [[source]] tables"
+        )
+    tables = data.get("source")
+    if tables is None:
+        raise SourcesError(f"{where}: no [[source]] table")
+    if not isinstance(tables, list) or not all(isinstance(t, dict) for t in tables):
+        raise SourcesError(f"{where}: 'source' must be [[source]] tables")
+    if not tables:
+        raise SourcesError(f"{where}: no [[source]] table")
+    use_lines = len(lines) == len(tables)  # else tables were written inline; no line numbers
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for i, table in enumerate(tables):
+        place = f"{where}:{lines[i]}" if use_lines else where
+        source = _parse_table(table, place, i + 1)
+        if source.name in seen:
+            raise SourcesError(
+                f"{place}: source #{i + 1}: key 'name': {source.name!r} is already used by "
+                f"source #{seen[source.name]}; names must be unique"
+            )
+        seen[source.name] = i + 1
+        sources.append(source)
+    return sources
+
+
+def _parse_table(table: dict[str, Any], place: str, number: int) -> Source:
+    name = table.get("name")
+    what = f"source {name!r}" if isinstance(name, str) and name else f"source #{number}"
+
+    def fail(key: str, problem: str) -> SourcesError:
+        return SourcesError(f"{place}: {what}: key {key!r}: {problem}")
+
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise fail(unknown[0], f"unknown key{_did_you_mean(unknown[0], sorted(_KEYS))}")
+    for key in _REQUIRED:
+        if key not in table:
+            raise fail(key, "missing (required)")
+
+    for key in ("name", "label", "parser"):
+        if not isinstance(table[key], str) or not table[key].strip():
+            raise fail(key, f"must be a non-empty string, got {_describe(table[key])}")
+    if not _NAME_RE.match(table["name"]):
+        raise fail("name", f"{table['name']!r}: use lowercase letters, digits, '-' and '_'")
+    if table["parser"] not in PARSERS:
+        raise fail("parser", f"{table['parser']!r} is not one of {', '.join(sorted(PARSERS))}")
+
+    lists: dict[str, tuple[str, ...]] = {}
+    for key in (*_URL_LISTS, "allow_domains"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail(key, f"must be a list of strings, got {_describe(value)}")
+        items = tuple(v.strip() for v in value)
+        for item in items:
+            problem = _check_host(item) if key == "allow_domains" else _check_url(item)
+            if problem:
+                raise fail(key, problem)
+        duplicates = sorted({v for v in items if items.count(v) > 1})
+        if duplicates:
+            raise fail(key, f"{duplicates[0]!r} is listed twice")
+        lists[key] = items
+
+    if not any(lists[key] for key in _URL_LISTS):
+        raise SourcesError(
+            f"{place}: {what}: no entry point: keys 'sitemaps', 'feeds' and 'list_pages' "
+            "are all empty or missing; give at least one URL"
+        )
+    if not lists["allow_domains"]:
+        raise fail("allow_domains", "must name at least one host articles live on")
+
+    return Source(
+        name=table["name"],
+        label=table["label"].strip(),
+        parser=table["parser"],
+        sitemaps=lists["sitemaps"],
+        feeds=lists["feeds"],
+        list_pages=lists["list_pages"],
+        allow_domains=lists["allow_domains"],
+    )
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def _did_you_mean(key: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_url(url: str) -> str | None:
+    """Problem with an entry URL, or ``None`` if it is usable."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return f"{url!r}: only http:// and https:// URLs are allowed"
+    try:
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        return f"{url!r}: malformed host or port"
+    if not host:
+        return f"{url!r}: no host name"
+    if _is_cna_host(host) and parts.path.lower().startswith("/cna2018api/"):
+        return f"{url!r}: CNA's JSON API is disallowed by its robots.txt; use sitemaps or feeds"
+    return None
+
+
+def _check_host(host: str) -> str | None:
+    """Problem with an allow_domains entry: bare host names only, as Scrapy's OffsiteMiddleware
+    ignores entries with a scheme, path or port."""
+    if "://" in host or "/" in host:
+        return f"{host!r}: give a host name such as 'www.cna.com.tw', not a URL"
+    if ":" in host:
+        return f"{host!r}: give a host name without a port"
+    if not _HOST_RE.match(host):
+        return f"{host!r}: not a host name"
+    return None
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def _is_cna_host(host: str) -> bool:
+    host = host.lower()
+    return host == "cna.com.tw" or host.endswith(".cna.com.tw")
+
+
+def _is_cna_url(url: str) -> bool:
+    """CNA's own site or its Feedburner feeds (``feeds.feedburner.com/rsscna/...``)."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if _is_cna_host(host):
+        return True
+    return host.endswith("feedburner.com") and parts.path.lower().startswith("/rsscna/")
+
+
+def source_from_urls(
+    sitemaps: Iterable[str] = (),
+    feeds: Iterable[str] = (),
+    label: str | None = None,
+    *,
+    list_pages: Iterable[str] = (),
+    parser: str | None = None,
+    allow_domains: Iterable[str] | None = None,
+) -> Source:
+    """A one-off source for ``crawl --sitemap URL --feed URL`` without a sources file.
+
+    If every URL is CNA's (www.cna.com.tw or its ``rsscna`` Feedburner feeds) the source is
+    CNA's: name ``cna``, label ``(臺)中央社CNA``, parser ``cna``, articles on www.cna.com.tw.
+    Otherwise name, label and allowed domain come from the hosts of the URLs and the parser is
+    ``generic``; pass ``allow_domains`` when the feed lives on another host than the articles.
+    Raises :class:`SourcesError` for bad URLs.
+    """
+    where = "command line"
+    lists = {
+        "sitemaps": tuple(u.strip() for u in sitemaps),
+        "feeds": tuple(u.strip() for u in feeds),
+        "list_pages": tuple(u.strip() for u in list_pages),
+    }
+    for key, urls in lists.items():
+        for url in urls:
+            if problem := _check_url(url):
+                raise SourcesError(f"{where}: {key}: {problem}")
+    urls = [u for key in _URL_LISTS for u in lists[key]]
+    if not urls:
+        raise SourcesError(f"{where}: no entry point: give at least one sitemap or feed URL")
+
+    is_cna = all(_is_cna_url(u) for u in urls)
+    hosts = list(dict.fromkeys((urlsplit(u).hostname or "").lower() for u in urls))
+    if allow_domains is not None:
+        domains = tuple(d.strip() for d in allow_domains)
+    elif is_cna:
+        domains = ("www.cna.com.tw",)
+    else:
+        domains = tuple(hosts)
+    for domain in domains:
+        if problem := _check_host(domain):
+            raise SourcesError(f"{where}: allow_domains: {problem}")
+    if not domains:
+        raise SourcesError(f"{where}: allow_domains: must name at least one host")
+    parser = parser or ("cna" if is_cna else "generic")
+    if parser not in PARSERS:
+        raise SourcesError(f"{where}: parser: {parser!r} is not one of {', '.join(sorted(PARSERS))}")
+
+    return Source(
+        name="cna" if is_cna else re.sub(r"[^a-z0-9]+", "-", hosts[0]).strip("-") or "source",
+        label=label.strip() if label and label.strip() else (CNA_LABEL if is_cna else hosts[0]),
+        parser=parser,
+        sitemaps=tuple(dict.fromkeys(lists["sitemaps"])),
+        feeds=tuple(dict.fromkeys(lists["feeds"])),
+        list_pages=tuple(dict.fromkeys(lists["list_pages"])),
+        allow_domains=tuple(dict.fromkeys(domains)),
+    )

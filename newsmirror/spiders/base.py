@@ -1,0 +1,61 @@
+"""What every newsmirror spider shares: turning responses into Pages and failures into reasons."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from ..items import Page
+from ..runtime import Runtime
+
+
+def describe_failure(failure: Failure) -> str:
+    """A one-line, human reason for a failed request."""
+    exc = failure.value
+    if isinstance(exc, HttpError):
+        return f"HTTP {exc.response.status}"
+    name = type(exc).__name__
+    if name == "IgnoreRequest" and "robots" in str(exc).lower():
+        return "forbidden by robots.txt"
+    text = str(exc).strip() or name
+    if "DNSLookupError" in name:
+        return f"DNS lookup failed: {text}"
+    if "TimeoutError" in name:
+        return "timed out"
+    if "ConnectionRefused" in name:
+        return "connection refused"
+    return f"{name}: {text}" if text != name else name
+
+
+class NewsSpider(scrapy.Spider):
+    """Base spider: yields :class:`Page` items and reports failed requests to the run report."""
+
+    label: str | None = None
+
+    def page_from(self, response: Response, origin: str | None = None, **extra: Any) -> Page | None:
+        if not isinstance(response, TextResponse):
+            self.report_failure(origin or response.url, "not an HTML page "
+                                f"(Content-Type {response.headers.get('Content-Type', b'?').decode()})")
+            return None
+        return Page(
+            url=response.url,
+            body=response.body,
+            encoding=response.encoding,
+            origin=origin or response.url,
+            fetched_at=datetime.now(timezone.utc),
+            label=self.label,
+            **extra,
+        )
+
+    def request_failed(self, failure: Failure) -> None:
+        request = getattr(failure, "request", None)
+        url = request.cb_kwargs.get("origin", request.url) if request is not None else "?"
+        self.report_failure(url, describe_failure(failure))
+
+    def report_failure(self, url: str, reason: str) -> None:
+        Runtime.of(self.crawler).report.fail(url, reason)

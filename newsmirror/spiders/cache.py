@@ -1,0 +1,69 @@
+"""Reprocessing: pages from saved HTML files, Scrapy's HTTP cache or WARC files, offline.
+
+No request is made: ``start()`` reads the stores and yields :class:`Page` items straight into
+the pipelines, so reprocessing thousands of cached pages costs parsing and writing only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
+from typing import Any
+
+from w3lib.encoding import http_content_type_encoding
+
+from ..items import Page
+from ..stores import StoredPage, StoreError, iter_stored_pages
+from .base import NewsSpider
+
+
+class CacheSpider(NewsSpider):
+    name = "cache"
+    custom_settings = {"ROBOTSTXT_OBEY": False}  # nothing is fetched
+
+    def __init__(self, path: str | None = None, paths: Iterable[str | Path] = (), label: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.paths = [Path(p) for p in [*paths, *(path.split(",") if path else [])]]
+        if not self.paths:
+            raise ValueError("give at least one path: scrapy crawl cache -a path=FOLDER")
+        self.label = label
+
+    async def start(self) -> AsyncIterator[Any]:
+        for path in self.paths:
+            try:
+                records = iter_stored_pages(path)
+                for record in records:
+                    page = self.to_page(record)
+                    if page is not None:
+                        yield page
+            except (OSError, ValueError) as exc:
+                self.report_failure(str(path), _reason(exc))
+
+    def to_page(self, record: StoredPage | StoreError) -> Page | None:
+        if isinstance(record, StoreError):
+            self.report_failure(record.origin, record.reason)
+            return None
+        if record.status not in (None, 200):
+            from ..runtime import Runtime
+
+            Runtime.of(self.crawler).report.skip(record.url or record.origin,
+                                                 f"stored response is HTTP {record.status}")
+            return None
+        encoding = http_content_type_encoding(record.headers.get("content-type", ""))
+        return Page(
+            url=record.url or Path(record.origin).resolve().as_uri(),
+            body=record.body,
+            encoding=encoding,
+            origin=record.origin,
+            fetched_at=record.fetched_at,
+            label=self.label,
+        )
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "no such file or folder"
+    if isinstance(exc, IsADirectoryError | PermissionError):
+        return exc.strerror or type(exc).__name__
+    return str(exc) or type(exc).__name__

@@ -1,0 +1,293 @@
+"""The seen-store: which articles were mirrored, where their post lives, and what it looked like.
+
+Articles are keyed by ``(site, article_id)`` -- never by URL or title -- because URLs and titles of
+the same article change (mobile URLs, edited headlines) and the replaced system made duplicate posts
+that way.  The store is a single SQLite file (stdlib :mod:`sqlite3`) in WAL mode: one process uses it
+at a time (the run lock guarantees that), but Scrapy calls pipelines from the reactor thread, so the
+connection is created with ``check_same_thread=False`` and guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+
+__all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc"]
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 10_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS seen (
+    site         TEXT NOT NULL,
+    article_id   TEXT NOT NULL,
+    url          TEXT NOT NULL,
+    post_path    TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    published    TEXT NOT NULL,
+    modified     TEXT,
+    content_hash TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (site, article_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_post_path ON seen (post_path);
+"""
+
+_COLUMNS = "site, article_id, url, post_path, title, published, modified, content_hash, updated_at"
+# Module-level so the tests can EXPLAIN exactly the statements the store runs.
+GET_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? AND article_id = ?"
+BY_POST_PATH_SQL = f"SELECT {_COLUMNS} FROM seen WHERE post_path = ? ORDER BY updated_at DESC LIMIT 1"
+PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND article_id = ?"
+ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
+
+
+class StateError(Exception):
+    """The seen-store file cannot be used (corrupt, not SQLite, or from a newer newsmirror)."""
+
+
+def iso_utc(when: datetime | None = None) -> str:
+    """Format *when* (default: now) like the posts do: ``2023-09-11T12:40:00.000Z``.
+
+    Naive datetimes are rejected: guessing a zone is how the replaced system got dates wrong.
+    """
+    if when is None:
+        when = datetime.now(timezone.utc)
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"naive datetime {when!r}: pass a timezone-aware one")
+    when = when.astimezone(timezone.utc)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+
+
+@dataclass
+class SeenRecord:
+    """One mirrored article, as last written."""
+
+    site: str
+    article_id: str
+    url: str  # canonical article URL
+    post_path: str  # relative to the output root: "_posts/..." or "archived/YYYY-MM-DD/..."
+    title: str
+    published: str  # ISO 8601 UTC, e.g. "2023-09-11T12:40:00.000Z"
+    modified: str | None  # the page's modification time (ISO UTC), if known
+    content_hash: str  # sha256 hex of the rendered post bytes
+    updated_at: str  # when this row was written (ISO UTC)
+
+
+class SeenStore:
+    """SQLite-backed map ``(site, article_id) -> SeenRecord``.
+
+    Every ``put``/``move`` commits on its own (a crash loses at most the article in flight) unless it
+    runs inside :meth:`bulk`, which batches them into one transaction for imports and tests.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._lock = threading.RLock()
+        self._bulk_depth = 0
+        self._closed = False
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so bulk() really is one transaction.
+            self._conn = sqlite3.connect(
+                self.path,
+                timeout=BUSY_TIMEOUT_MS / 1000,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StateError(f"cannot open seen-store {self.path}: {exc}") from exc
+        try:
+            self._init_schema()
+        except sqlite3.DatabaseError as exc:
+            self._conn.close()
+            raise StateError(
+                f"seen-store {self.path} is not a usable SQLite database ({exc}); "
+                "move it away to start a fresh store"
+            ) from exc
+        except StateError:
+            self._conn.close()
+            raise
+
+    @classmethod
+    def memory(cls) -> SeenStore:
+        """An in-memory store, for tests and one-off runs that must not remember anything."""
+        return cls(":memory:")
+
+    def _init_schema(self) -> None:
+        conn = self._conn
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Reading user_version touches the file header first, so a non-database fails here, before
+        # anything is written to it.
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"seen-store {self.path} has schema version {version}, newer than this newsmirror "
+                f"understands ({SCHEMA_VERSION}); upgrade newsmirror"
+            )
+        if self.path != ":memory:":
+            # Where WAL is impossible (no shared memory, e.g. some network filesystems) SQLite just keeps
+            # its rollback journal, which is slower but correct.
+            conn.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL keeps the file consistent on power loss and skips an fsync per commit.
+            conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def get(self, site: str, article_id: str) -> SeenRecord | None:
+        """The record of one article, or ``None`` if it was never mirrored (primary-key lookup)."""
+        with self._lock, self._errors():
+            row = self._conn.execute(GET_SQL, (site, article_id)).fetchone()
+        return SeenRecord(*row) if row else None
+
+    def by_post_path(self, post_path: str) -> SeenRecord | None:
+        """The article whose post lives at *post_path* (relative to the output root), if any.
+
+        Paths are not declared unique (a writer bug must not abort a crawl); if two rows share one,
+        the most recently written wins.
+        """
+        with self._lock, self._errors():
+            row = self._conn.execute(BY_POST_PATH_SQL, (post_path,)).fetchone()
+        return SeenRecord(*row) if row else None
+
+    def __len__(self) -> int:
+        with self._lock, self._errors():
+            return int(self._conn.execute("SELECT COUNT(*) FROM seen").fetchone()[0])
+
+    def __contains__(self, key: object) -> bool:
+        """``(site, article_id) in store``."""
+        if not (isinstance(key, tuple) and len(key) == 2):
+            return False
+        return self.get(str(key[0]), str(key[1])) is not None
+
+    def __iter__(self) -> Iterator[SeenRecord]:
+        """All records, ordered by (site, article_id), fetched in chunks so 100k rows stay cheap."""
+        with self._lock, self._errors():
+            cursor = self._conn.execute(ITER_SQL)
+        while True:
+            with self._lock, self._errors():
+                rows = cursor.fetchmany(1000)
+            if not rows:
+                return
+            for row in rows:
+                yield SeenRecord(*row)
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def put(self, record: SeenRecord) -> None:
+        """Insert or replace the row for ``(record.site, record.article_id)`` and commit."""
+        if not record.site or not record.article_id:
+            raise ValueError(f"record needs a site and an article_id: {record!r}")
+        # Explicit tuple, not dataclasses.astuple: that deep-copies every field and is 10x slower.
+        values = (
+            record.site,
+            record.article_id,
+            record.url,
+            record.post_path,
+            record.title,
+            record.published,
+            record.modified,
+            record.content_hash,
+            record.updated_at,
+        )
+        with self._write():
+            self._conn.execute(PUT_SQL, values)
+
+    def move(self, site: str, article_id: str, new_post_path: str) -> None:
+        """Point an article at its post's new place (after archiving); the article stays known.
+
+        Raises ``KeyError`` if the article is not in the store, since a silent no-op would hide
+        a post the store does not know about.
+        """
+        with self._write():
+            cursor = self._conn.execute(MOVE_SQL, (new_post_path, iso_utc(), site, article_id))
+            if cursor.rowcount == 0:
+                raise KeyError(f"article ({site!r}, {article_id!r}) is not in seen-store {self.path}")
+
+    @contextmanager
+    def bulk(self) -> Iterator[None]:
+        """Run many ``put``/``move`` calls as one transaction (committed at the end, rolled back on error).
+
+        Nesting is allowed; only the outermost block commits.
+        """
+        with self._lock, self._errors():
+            if self._bulk_depth == 0:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._bulk_depth += 1
+        ok = False
+        try:
+            yield
+            ok = True
+        finally:
+            with self._lock, self._errors():
+                self._bulk_depth -= 1
+                if self._bulk_depth == 0:
+                    self._conn.execute("COMMIT" if ok else "ROLLBACK")
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """One write: its own transaction, or part of the enclosing bulk() one."""
+        with self._lock, self._errors():
+            if self._bulk_depth:
+                yield
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Refuse a closed store; turn sqlite3 errors (e.g. a page corrupted later) into StateError."""
+        if self._closed:
+            raise StateError(f"seen-store {self.path} is closed")
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StateError(f"seen-store {self.path}: {exc}") from exc
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection (idempotent); an unfinished bulk() transaction is rolled back."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            self._conn.close()
+
+    def __enter__(self) -> SeenStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"SeenStore({self.path!r})"
