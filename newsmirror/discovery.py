@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -33,6 +33,8 @@ from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
 from w3lib.encoding import html_to_unicode
 from w3lib.html import remove_tags, replace_entities
+
+from .dates import TAIPEI, _build, parse_datetime
 
 __all__ = [
     "TAIPEI",
@@ -46,10 +48,6 @@ __all__ = [
     "parse_sitemap",
 ]
 
-
-#: CNA's local time.  Taiwan has kept UTC+8 without DST since 1979, so a fixed offset is exact
-#: for news dates and needs no tz database (Windows has none without the tzdata package).
-TAIPEI: tzinfo = timezone(timedelta(hours=8), "Asia/Taipei")
 
 #: Uncompressed size limit for gzipped sitemaps: the sitemaps.org maximum (50 MB).
 SITEMAP_MAX_SIZE = 50 * 1024 * 1024
@@ -67,102 +65,6 @@ class Entry:
     published: datetime | None  # tz-aware
     modified: datetime | None  # tz-aware (sitemap lastmod, Atom updated)
     title: str | None
-
-
-# --------------------------------------------------------------------------- datetimes
-
-_ISO_RE = re.compile(
-    r"""^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})
-        (?:[T\s](?P<h>\d{2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?
-        \s*(?P<tz>Z|[+-]\d{2}(?::?\d{2})?)?$""",
-    re.VERBOSE | re.IGNORECASE,
-)
-_SLASH_RE = re.compile(
-    r"^(?P<y>\d{4})/(?P<mo>\d{1,2})/(?P<d>\d{1,2})"
-    r"(?:\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?$"
-)
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
-_RFC822_RE = re.compile(
-    r"""^(?:[a-z]{3,9},?\s*)?                          # optional day name
-        (?P<d>\d{1,2})\s+(?P<mo>[a-z]{3})[a-z]*\.?\s+(?P<y>\d{2}|\d{4})\s+
-        (?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?
-        \s*(?P<tz>[+-]\d{4}|[a-z]{1,5})?$""",
-    re.VERBOSE | re.IGNORECASE,
-)
-# RFC 822 zone names (as email.utils reads them); "CST" is US Central there, not China.
-_RFC822_ZONES = {
-    "UT": 0, "UTC": 0, "GMT": 0, "Z": 0,
-    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
-}  # fmt: skip
-
-
-def _offset(text: str) -> tzinfo:
-    """``+08:00`` / ``+0800`` / ``+08`` / ``Z`` -> a fixed timezone."""
-    if text.upper() == "Z":
-        return timezone.utc
-    sign = -1 if text[0] == "-" else 1
-    digits = text[1:].replace(":", "")
-    minutes = int(digits[:2]) * 60 + (int(digits[2:4]) if len(digits) > 2 else 0)
-    if minutes >= 24 * 60:
-        raise ValueError(f"offset out of range: {text}")
-    return timezone(sign * timedelta(minutes=minutes))
-
-
-def _build(m: re.Match[str], tz: tzinfo, year: int | None = None) -> datetime:
-    """datetime from a match with groups y (unless ``year`` is given), mo, d and optional h, mi,
-    s, f (fraction)."""
-    g = m.groupdict()
-    return datetime(
-        year if year is not None else int(g["y"]),
-        int(g["mo"]),
-        int(g["d"]),
-        int(g.get("h") or 0),
-        int(g.get("mi") or 0),
-        int(g.get("s") or 0),
-        int((g.get("f") or "")[:6].ljust(6, "0")),
-        tzinfo=tz,
-    )
-
-
-def parse_datetime(text: str | None) -> datetime | None:
-    """Read a date as feeds, sitemaps and CNA pages write it; ``None`` when unreadable.
-
-    Accepts RFC 822 (``Thu, 24 Sep 2026 00:00:01 +0800``), ISO 8601 / W3C datetime (with or
-    without offset, or a bare date) and CNA's ``YYYY/MM/DD HH:MM``.  A time without an offset
-    is Asia/Taipei local time.  It never falls back to "now": a wrong date is worse than none,
-    because ``--since`` filtering and post dates depend on it.
-    """
-    if not text or not isinstance(text, str):
-        return None
-    text = " ".join(text.split())
-    try:
-        if m := _ISO_RE.match(text):
-            return _build(m, _offset(m["tz"]) if m["tz"] else TAIPEI)
-        if m := _SLASH_RE.match(text):
-            return _build(m, TAIPEI)
-        if (m := _RFC822_RE.match(text)) and m["mo"].lower() in _MONTHS:
-            zone = m["tz"]
-            if not zone:
-                tz = TAIPEI
-            elif zone[0] in "+-":
-                tz = _offset(zone)
-            elif zone.upper() in _RFC822_ZONES:
-                tz = timezone(timedelta(hours=_RFC822_ZONES[zone.upper()]))
-            else:
-                return None  # an unknown zone name would give a wrong instant
-            year = int(m["y"])
-            if len(m["y"]) == 2:
-                year += 2000 if year < 50 else 1900
-            month = _MONTHS[m["mo"].lower()]
-            return datetime(year, month, int(m["d"]), int(m["h"]), int(m["mi"]), int(m["s"] or 0), tzinfo=tz)
-    except (ValueError, OverflowError):  # 31 February, hour 25, offset +25:00 ...
-        return None
-    return None
 
 
 _SINCE_RE = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
