@@ -24,7 +24,45 @@ from .html import inner_html, parse_fragment, set_attrs, text_of
 from .items import Figure
 
 ALLOWED_TAGS = frozenset(
-    ["p", "br", "a", "b", "strong", "i", "em", "u", "s", "sub", "sup", "small", "span", "figure", "figcaption", "picture", "source", "img", "iframe", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "caption", "hr"]
+    [
+        "p",
+        "br",
+        "a",
+        "b",
+        "strong",
+        "i",
+        "em",
+        "u",
+        "s",
+        "sub",
+        "sup",
+        "small",
+        "span",
+        "figure",
+        "figcaption",
+        "picture",
+        "source",
+        "img",
+        "iframe",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "caption",
+        "hr",
+    ]
 )
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
@@ -33,16 +71,38 @@ ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "picture": {"style"},
     "source": {"media", "srcset", "type", "sizes"},
     "img": {"src", "alt", "srcset", "sizes", "width", "height", "title", "referrerpolicy"},
-    "iframe": {"src", "title", "width", "height", "frameborder", "allow", "allowfullscreen",
-               "referrerpolicy", "sandbox"},
+    "iframe": {
+        "src",
+        "title",
+        "width",
+        "height",
+        "frameborder",
+        "allow",
+        "allowfullscreen",
+        "referrerpolicy",
+        "sandbox",
+    },
     "td": {"colspan", "rowspan"},
     "th": {"colspan", "rowspan"},
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
-VIDEO_HOSTS = re.compile(r"^https?://(?:www\.)?(?:youtube\.com|youtube-nocookie\.com|youtu\.be|player\.vimeo\.com)/")
+VIDEO_HOSTS = re.compile(
+    r"^https?://(?:www\.)?(?:youtube\.com|youtube-nocookie\.com|youtu\.be|player\.vimeo\.com)/"
+)
 
-_DROP_WITH_CONTENT = ("script", "style", "noscript", "form", "input", "button", "select", "textarea",
-                      "svg", "template", "object")
+_DROP_WITH_CONTENT = (
+    "script",
+    "style",
+    "noscript",
+    "form",
+    "input",
+    "button",
+    "select",
+    "textarea",
+    "svg",
+    "template",
+    "object",
+)
 _LAZY_CLASSES = frozenset({"lazyload", "lazy", "owl-lazy", "lazyloaded"})
 _LAZY_ATTRS = {"data-src": "src", "data-original": "src", "data-srcset": "srcset"}
 _URL_ATTRS = ("href", "src")

@@ -30,21 +30,43 @@ class CannotRun(Exception):
 
 def _common(parser: argparse.ArgumentParser, output: bool = True) -> None:
     if output:
-        parser.add_argument("-o", "--output", default="output", metavar="OUT",
-                            help="output root; posts go to OUT/_posts/ (default: %(default)s)")
-    parser.add_argument("--label", help="source label for author/tags/categories "
-                        "(default: the site's, e.g. '(臺)中央社CNA')")
-    parser.add_argument("--filename", choices=("id", "title"), default="id",
-                        help="post file names: 'id' = YYYY-MM-DD-cna-<id>.md (stable, default); "
-                        "'title' = the replaced system's title style")
-    parser.add_argument("--body", choices=("html", "markdown"), default="html",
-                        help="body as the sample's one-line <div> HTML (default) or Markdown")
-    parser.add_argument("--state", metavar="DB",
-                        help="seen-store SQLite file (default: OUT/.newsmirror/state.sqlite)")
-    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=0 (repeatable)")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="name every post; -vv shows Scrapy's log")
+        parser.add_argument(
+            "-o",
+            "--output",
+            default="output",
+            metavar="OUT",
+            help="output root; posts go to OUT/_posts/ (default: %(default)s)",
+        )
+    parser.add_argument(
+        "--label", help="source label for author/tags/categories (default: the site's, e.g. '(臺)中央社CNA')"
+    )
+    parser.add_argument(
+        "--filename",
+        choices=("id", "title"),
+        default="id",
+        help="post file names: 'id' = YYYY-MM-DD-cna-<id>.md (stable, default); "
+        "'title' = the replaced system's title style",
+    )
+    parser.add_argument(
+        "--body",
+        choices=("html", "markdown"),
+        default="html",
+        help="body as the sample's one-line <div> HTML (default) or Markdown",
+    )
+    parser.add_argument(
+        "--state", metavar="DB", help="seen-store SQLite file (default: OUT/.newsmirror/state.sqlite)"
+    )
+    parser.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=0 (repeatable)",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="name every post; -vv shows Scrapy's log"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only errors and the summary")
 
 
@@ -58,17 +80,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"newsmirror {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("mirror", help="fetch article URLs once and write their posts",
-                       description="Fetch the given article URLs and write one post each.", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "mirror",
+        help="fetch article URLs once and write their posts",
+        description="Fetch the given article URLs and write one post each.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("urls", nargs="+", metavar="URL")
     _common(p)
 
-    p = sub.add_parser("reprocess", help="re-run extraction over saved pages, offline",
-                       description="Re-extract and rewrite posts from saved pages without the network: "
-                       ".html files or folders of them, a Scrapy HTTP cache folder, .warc/.warc.gz files. "
-                       "Only posts whose bytes change are rewritten.", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "reprocess",
+        help="re-run extraction over saved pages, offline",
+        description="Re-extract and rewrite posts from saved pages without the network: "
+        ".html files or folders of them, a Scrapy HTTP cache folder, .warc/.warc.gz files. "
+        "Only posts whose bytes change are rewritten.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list what would be written")
     p.add_argument("--diff", action="store_true", help="print unified diffs of changed posts to stdout")
@@ -76,20 +106,32 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .crawl import add_crawl_arguments, add_worker_arguments
 
-    p = sub.add_parser("crawl", help="discover new articles from sitemaps/feeds and mirror them",
-                       description="Scheduled crawl: read sitemaps/feeds/list pages, fetch only new or "
-                       "updated articles, write posts and a JSON run report.", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "crawl",
+        help="discover new articles from sitemaps/feeds and mirror them",
+        description="Scheduled crawl: read sitemaps/feeds/list pages, fetch only new or "
+        "updated articles, write posts and a JSON run report.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_crawl_arguments(p)
     _common(p)
 
-    p = sub.add_parser("worker", help="process URLs from a shared Redis queue (distributed crawl)",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "worker",
+        help="process URLs from a shared Redis queue (distributed crawl)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_worker_arguments(p)
     _common(p)
 
-    p = sub.add_parser("archive", help="move old posts from _posts/ to archived/YYYY-MM-DD/",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "archive",
+        help="move old posts from _posts/ to archived/YYYY-MM-DD/",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--older-than", type=int, required=True, metavar="DAYS")
     p.add_argument("-o", "--output", default="output", metavar="OUT")
     p.add_argument("--state", metavar="DB")
@@ -209,8 +251,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .crawl import cmd_crawl, cmd_worker
 
-    commands = {"mirror": cmd_mirror, "reprocess": cmd_reprocess, "crawl": cmd_crawl,
-                "worker": cmd_worker, "archive": cmd_archive}
+    commands = {
+        "mirror": cmd_mirror,
+        "reprocess": cmd_reprocess,
+        "crawl": cmd_crawl,
+        "worker": cmd_worker,
+        "archive": cmd_archive,
+    }
     try:
         return commands[args.command](args)
     except UsageError as exc:

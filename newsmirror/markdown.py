@@ -34,4 +34,3 @@ def _raw_html(el) -> str:  # noqa: ANN001 - a BeautifulSoup tag
 def body_to_markdown(body_html: str) -> str:
     md = _PostConverter(heading_style="ATX", bullets="-", escape_misc=False).convert(body_html)
     return re.sub(r"\n{3,}", "\n\n", md).strip()
-

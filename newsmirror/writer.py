@@ -41,8 +41,20 @@ BODY_FORMATS = ("html", "markdown")
 FILENAME_STYLES = ("id", "title")
 
 _YAML_ESCAPES = {
-    "\\": "\\\\", '"': '\\"', "\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n",
-    "\v": "\\v", "\f": "\\f", "\r": "\\r", "\x1b": "\\e", "\x85": "\\N", "\u2028": "\\L", "\u2029": "\\P",
+    "\\": "\\\\",
+    '"': '\\"',
+    "\0": "\\0",
+    "\a": "\\a",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\v": "\\v",
+    "\f": "\\f",
+    "\r": "\\r",
+    "\x1b": "\\e",
+    "\x85": "\\N",
+    "\u2028": "\\L",
+    "\u2029": "\\P",
 }
 # YAML's printable set: tab, LF, CR, 0x20-0x7E, 0x85, 0xA0-0xD7FF, 0xE000-0xFFFD, 0x10000+.
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
@@ -52,6 +64,7 @@ _FLOW_UNSAFE = re.compile(r"[,\[\]{}]")
 
 def yaml_quoted(value: str) -> str:
     """A YAML double-quoted scalar that reads back as exactly ``value``."""
+
     def esc(m: re.Match[str]) -> str:
         ch = m.group()
         if ch in _YAML_ESCAPES:

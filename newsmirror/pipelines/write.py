@@ -21,8 +21,14 @@ from ..writer import render_post
 
 
 class WritePipeline:
-    def __init__(self, store: SeenStore, output: Path, body_format: str = "html",
-                 dry_run: bool = False, show_diff: bool = False) -> None:
+    def __init__(
+        self,
+        store: SeenStore,
+        output: Path,
+        body_format: str = "html",
+        dry_run: bool = False,
+        show_diff: bool = False,
+    ) -> None:
         self.store = store
         self.output = output
         self.body_format = body_format
@@ -56,20 +62,26 @@ class WritePipeline:
     def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:
         digest = hashlib.sha256(data).hexdigest()
         modified = utc_iso_ms(item.modified) if item.modified else None
-        if record and record.content_hash == digest and record.post_path == item.post_path \
-                and record.modified == modified:
+        if (
+            record
+            and record.content_hash == digest
+            and record.post_path == item.post_path
+            and record.modified == modified
+        ):
             return
-        self.store.put(SeenRecord(
-            site=item.site,
-            article_id=item.article_id,
-            url=item.url,
-            post_path=item.post_path,
-            title=item.title,
-            published=utc_iso_ms(item.published),
-            modified=modified,
-            content_hash=digest,
-            updated_at=iso_utc(),
-        ))
+        self.store.put(
+            SeenRecord(
+                site=item.site,
+                article_id=item.article_id,
+                url=item.url,
+                post_path=item.post_path,
+                title=item.title,
+                published=utc_iso_ms(item.published),
+                modified=modified,
+                content_hash=digest,
+                updated_at=iso_utc(),
+            )
+        )
 
     @staticmethod
     def _print_diff(name: str, old: bytes | None, new: bytes) -> None:

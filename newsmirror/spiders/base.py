@@ -39,8 +39,10 @@ class NewsSpider(scrapy.Spider):
 
     def page_from(self, response: Response, origin: str | None = None, **extra: Any) -> Page | None:
         if not isinstance(response, TextResponse):
-            self.report_failure(origin or response.url, "not an HTML page "
-                                f"(Content-Type {response.headers.get('Content-Type', b'?').decode()})")
+            self.report_failure(
+                origin or response.url,
+                f"not an HTML page (Content-Type {response.headers.get('Content-Type', b'?').decode()})",
+            )
             return None
         return Page(
             url=response.url,

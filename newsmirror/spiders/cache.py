@@ -21,8 +21,13 @@ class CacheSpider(NewsSpider):
     name = "cache"
     custom_settings = {"ROBOTSTXT_OBEY": False}  # nothing is fetched
 
-    def __init__(self, path: str | None = None, paths: Iterable[str | Path] = (), label: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        path: str | None = None,
+        paths: Iterable[str | Path] = (),
+        label: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.paths = [Path(p) for p in [*paths, *(path.split(",") if path else [])]]
         if not self.paths:
@@ -47,8 +52,9 @@ class CacheSpider(NewsSpider):
         if record.status not in (None, 200):
             from ..runtime import Runtime
 
-            Runtime.of(self.crawler).report.skip(record.url or record.origin,
-                                                 f"stored response is HTTP {record.status}")
+            Runtime.of(self.crawler).report.skip(
+                record.url or record.origin, f"stored response is HTTP {record.status}"
+            )
             return None
         encoding = http_content_type_encoding(record.headers.get("content-type", ""))
         return Page(

@@ -14,8 +14,9 @@ from .base import NewsSpider
 class UrlSpider(NewsSpider):
     name = "url"
 
-    def __init__(self, url: str | None = None, urls: Iterable[str] = (), label: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, url: str | None = None, urls: Iterable[str] = (), label: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.urls = [*urls, *(url.split() if url else [])]
         if not self.urls:
@@ -24,8 +25,13 @@ class UrlSpider(NewsSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.urls:
-            yield scrapy.Request(url, callback=self.parse_article, errback=self.request_failed,
-                                 cb_kwargs={"origin": url}, dont_filter=True)
+            yield scrapy.Request(
+                url,
+                callback=self.parse_article,
+                errback=self.request_failed,
+                cb_kwargs={"origin": url},
+                dont_filter=True,
+            )
 
     def parse_article(self, response: Response, origin: str) -> Any:
         page = self.page_from(response, origin)

@@ -1,0 +1,113 @@
+"""The pipeline chain offline: same article -> same file, idempotence, stubs, atomic writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from helpers import FIXTURES, page, write_through
+
+from newsmirror import atomic
+from newsmirror.items import Page
+from newsmirror.report import PageFailed, PageSkipped
+from newsmirror.state import SeenStore
+
+GOLDEN_PAGE = FIXTURES / "seed/202309110310.reconstructed.html"
+EXPIRED = FIXTURES / "cna/cna-2019capture-asoc-201603190029-expired.html"
+POST = "_posts/2023-09-11-cna-202309110310.md"
+
+
+def edited(title: str | None = None, minute: str | None = None) -> Page:
+    html = GOLDEN_PAGE.read_text(encoding="utf-8")
+    if title:
+        html = html.replace("<h1><span>越美產官峰會 半導體與新科技合作成焦點</span></h1>", f"<h1><span>{title}</span></h1>")
+    if minute:
+        html = html.replace("2023-09-11T20:40:00+08:00", f"2023-09-11T20:{minute}:00+08:00")
+    return Page(url="file:///edited.html", body=html.encode(), origin="edited.html")
+
+
+def test_second_run_is_unchanged_and_does_not_touch_the_file(tmp_path):
+    store = SeenStore(tmp_path / "state.sqlite")
+    [first] = write_through([page(GOLDEN_PAGE)], tmp_path, store)
+    os.utime(tmp_path / POST, (1_000_000, 1_000_000))
+    [second] = write_through([page(GOLDEN_PAGE)], tmp_path, store)
+    assert (first.outcome, second.outcome) == ("new", "unchanged")
+    assert (tmp_path / POST).stat().st_mtime == 1_000_000
+    assert len(store) == 1
+
+
+def test_title_edit_rewrites_the_same_file(tmp_path):
+    store = SeenStore.memory()
+    write_through([page(GOLDEN_PAGE)], tmp_path, store, filename_style="title")
+    [art] = write_through([edited(title="越美峰會 標題改了")], tmp_path, store, filename_style="title")
+    posts = sorted(p.name for p in (tmp_path / "_posts").iterdir())
+    assert posts == ["2023-09-11-越美產官峰會 半導體與新科技合作成焦點.md"]
+    assert art.outcome == "updated"
+    assert 'title: "越美峰會 標題改了"' in (tmp_path / "_posts" / posts[0]).read_text(encoding="utf-8")
+
+
+def test_changed_date_keeps_the_file(tmp_path):
+    store = SeenStore.memory()
+    write_through([page(GOLDEN_PAGE)], tmp_path, store)
+    [art] = write_through([edited(minute="45")], tmp_path, store)
+    assert art.post_path == POST and art.outcome == "updated"
+    assert "date: 2023-09-11T12:45:00.000Z" in (tmp_path / POST).read_text(encoding="utf-8")
+
+
+def test_same_article_twice_in_one_run_is_skipped(tmp_path):
+    with pytest.raises(PageSkipped, match="already handled in this run"):
+        write_through([page(GOLDEN_PAGE), page(GOLDEN_PAGE)], tmp_path)
+
+
+def test_stub_never_overwrites_a_good_post(tmp_path):
+    store = SeenStore.memory()
+    write_through([page(GOLDEN_PAGE)], tmp_path, store)
+    good = (tmp_path / POST).read_bytes()
+    stub = GOLDEN_PAGE.read_text(encoding="utf-8")
+    start = stub.index('<div class="paragraph">')
+    truncated = stub[:start] + '<div class="paragraph"><p>（中央社記者陳家倫河內11日專電）14家</p>' \
+        "<div>您所瀏覽的新聞已過查詢時效。</div></div></body></html>"
+    with pytest.raises(PageFailed, match="expired"):
+        write_through([Page(url="file:///stub.html", body=truncated.encode())], tmp_path, store)
+    cut = stub[: stub.index("<h1>")]  # a download cut off before the article
+    with pytest.raises(PageFailed):
+        write_through([Page(url="https://www.cna.com.tw/news/aopl/202309110310.aspx", body=cut.encode())],
+                      tmp_path, store)
+    assert (tmp_path / POST).read_bytes() == good
+
+
+def test_expired_page_writes_nothing(tmp_path):
+    with pytest.raises(PageFailed, match="已過查詢時效"):
+        write_through([page(EXPIRED)], tmp_path)
+    assert not (tmp_path / "_posts").exists()
+
+
+def test_interrupted_write_leaves_old_post_and_no_temp_file(tmp_path, monkeypatch):
+    store = SeenStore.memory()
+    write_through([page(GOLDEN_PAGE)], tmp_path, store)
+    good = (tmp_path / POST).read_bytes()
+
+    def crash(src, dst):
+        raise KeyboardInterrupt  # the process dies between writing the temp file and the rename
+
+    monkeypatch.setattr(atomic.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        write_through([edited(title="新標題")], tmp_path, store)
+    assert (tmp_path / POST).read_bytes() == good
+    assert sorted(p.name for p in (tmp_path / "_posts").iterdir()) == [Path(POST).name]
+    # and the seen-store was not told about a post that is not on disk
+    assert store.get("cna", "202309110310").title == "越美產官峰會 半導體與新科技合作成焦點"
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    [art] = write_through([page(GOLDEN_PAGE)], tmp_path, dry_run=True)
+    assert art.outcome == "new"
+    assert not tmp_path.joinpath("_posts").exists()
+
+
+def test_label_override_goes_to_author_tags_categories(tmp_path):
+    [art] = write_through([page(GOLDEN_PAGE, label="中央社 [測試]")], tmp_path)
+    text = (tmp_path / art.post_path).read_text(encoding="utf-8")
+    assert "\nauthor: 中央社 [測試]\n" in text
+    assert '\ntags: [ "中央社 [測試]" ]\n' in text and '\ncategories: [ "中央社 [測試]" ]\n' in text
