@@ -1,21 +1,131 @@
-"""`newsmirror crawl` and `newsmirror worker` (scheduled and distributed runs)."""
+"""``newsmirror crawl`` (scheduled runs) and ``newsmirror worker`` (distributed runs over Redis)."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .cli import CannotRun, UsageError, _report, finish, run_spider, scrapy_settings
 
 
 def add_crawl_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--sources", metavar="FILE", help="TOML file of sources (default: the packaged CNA sources)")
+    p.add_argument("--sitemap", action="append", default=[], metavar="URL",
+                   help="crawl this sitemap instead of the sources file (repeatable)")
+    p.add_argument("--feed", action="append", default=[], metavar="URL",
+                   help="crawl this RSS/Atom feed instead of the sources file (repeatable)")
+    p.add_argument("--list-page", action="append", default=[], metavar="URL",
+                   help="crawl this CNA list page (repeatable)")
+    p.add_argument("--parser", choices=("cna", "generic"), help="article parser for --sitemap/--feed URLs")
+    p.add_argument("--since", metavar="WHEN",
+                   help="only articles the feed/sitemap dates at or after WHEN: 2h, 3d, 1w, 2026-11-01, ISO time")
+    p.add_argument("--jobdir", metavar="DIR", help="Scrapy JOBDIR: an interrupted crawl resumes from it")
+    p.add_argument("--cache", nargs="?", const="httpcache", metavar="DIR",
+                   help="keep every response in Scrapy's HTTP cache (DIR relative to OUT/.newsmirror/, "
+                   "default httpcache) for offline reprocessing")
+    p.add_argument("--warc", metavar="FILE", help="also write every response to this .warc.gz")
+    _distributed_arguments(p)
 
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
-    pass
+    p.add_argument("--sources", metavar="FILE", help="the same sources file the crawl uses (default: packaged)")
+    _distributed_arguments(p, required=True)
+
+
+def _distributed_arguments(p: argparse.ArgumentParser, required: bool = False) -> None:
+    p.add_argument("--redis", metavar="URL", required=required,
+                   help="share the request queue and duplicate filter through Redis (scrapy-redis), "
+                   "e.g. redis://127.0.0.1:6379/0; workers started with `newsmirror worker` help")
+    p.add_argument("--idle-timeout", type=float, default=None, metavar="S",
+                   help="with --redis: stop after S seconds without work (default: crawl 0, worker 60)")
+
+
+def _sources(args: argparse.Namespace) -> list[Any]:
+    from .sources import SourcesError, load_sources, source_from_urls
+
+    try:
+        urls = [getattr(args, name, []) for name in ("sitemap", "feed", "list_page")]
+        if any(urls):
+            if args.sources:
+                raise UsageError("give either --sources or --sitemap/--feed/--list-page URLs, not both")
+            extra = {"parser": args.parser} if args.parser else {}
+            return [source_from_urls(sitemaps=urls[0], feeds=urls[1], list_pages=urls[2], label=args.label, **extra)]
+        return load_sources(args.sources)
+    except SourcesError as exc:
+        raise CannotRun(str(exc)) from exc
+
+
+def _since(args: argparse.Namespace) -> datetime | None:
+    from .discovery import parse_since
+
+    if not args.since:
+        return None
+    try:
+        return parse_since(args.since, datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise UsageError(f"--since: {exc}") from exc
+
+
+def _crawl_settings(args: argparse.Namespace) -> Any:
+    settings = scrapy_settings(args)
+    out = Path(args.output)
+    if getattr(args, "jobdir", None):
+        settings.set("JOBDIR", args.jobdir, priority="cmdline")
+    if getattr(args, "cache", None):
+        settings.set("HTTPCACHE_ENABLED", True, priority="cmdline")
+        settings.set("HTTPCACHE_DIR", str((out / ".newsmirror" / args.cache).resolve()), priority="cmdline")
+    if getattr(args, "warc", None):
+        settings.set("NEWSMIRROR_WARC", args.warc, priority="cmdline")
+        extensions = dict(settings.getdict("EXTENSIONS"))
+        extensions["newsmirror.warc_writer.WarcWriter"] = 500
+        settings.set("EXTENSIONS", extensions, priority="cmdline")
+    if args.redis:
+        _use_redis(settings, args)
+    return settings
+
+
+def _use_redis(settings: Any, args: argparse.Namespace) -> None:
+    try:
+        import scrapy_redis  # noqa: F401
+    except ImportError as exc:
+        raise CannotRun("--redis needs scrapy-redis: pip install 'newsmirror[redis]'") from exc
+    settings.set("SCHEDULER", "scrapy_redis.scheduler.Scheduler", priority="cmdline")
+    settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="cmdline")
+    settings.set("SCHEDULER_PERSIST", True, priority="cmdline")
+    settings.set("REDIS_URL", args.redis, priority="cmdline")
+    idle = args.idle_timeout if args.idle_timeout is not None else (60.0 if args.command == "worker" else 0.0)
+    settings.set("NEWSMIRROR_IDLE_TIMEOUT", idle, priority="cmdline")
+    extensions = dict(settings.getdict("EXTENSIONS"))
+    extensions["newsmirror.idle.IdleTimeout"] = 100
+    settings.set("EXTENSIONS", extensions, priority="cmdline")
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from .lock import LockHeld, RunLock
+    from .spiders.discover import DiscoverSpider
+
+    sources = _sources(args)
+    since = _since(args)
+    settings = _crawl_settings(args)
+    try:
+        lock = RunLock(Path(args.output) / ".newsmirror" / "run.lock")
+        lock.acquire()
+    except LockHeld as exc:
+        raise CannotRun(f"another run is using {args.output}: {exc}") from exc
+    try:
+        report = _report(args)
+        run_spider(DiscoverSpider, settings, report, sources=sources, since=since, label=args.label)
+        return finish(report, args)
+    finally:
+        lock.release()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    raise NotImplementedError
+    from .spiders.discover import DiscoverSpider
+
+    sources = _sources(args)
+    report = _report(args)
+    run_spider(DiscoverSpider, _crawl_settings(args), report, sources=sources, worker=True, label=args.label)
+    return finish(report, args)

@@ -40,6 +40,13 @@ class WritePipeline:
         rt = Runtime.of(crawler)
         return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff)
 
+    def open_spider(self, spider: Any = None) -> None:
+        """Remove temp files a killed run left behind (a run lock keeps other writers out)."""
+        posts = self.output / "_posts"
+        if posts.is_dir() and not self.dry_run:
+            for leftover in posts.glob(".*.tmp"):
+                leftover.unlink(missing_ok=True)
+
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, Article):
             return item
@@ -61,7 +68,10 @@ class WritePipeline:
 
     def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:
         digest = hashlib.sha256(data).hexdigest()
-        modified = utc_iso_ms(item.modified) if item.modified else None
+        # the newest modification known: the page's own, or a later one a feed/sitemap announced
+        # (so the next crawl refetches only when the source announces something newer still)
+        newest = max((t for t in (item.modified, item.hint_modified) if t is not None), default=None)
+        modified = utc_iso_ms(newest) if newest else None
         if (
             record
             and record.content_hash == digest

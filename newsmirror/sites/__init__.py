@@ -14,7 +14,7 @@ from .base import NotAnArticle, SiteParser, read_meta
 from .cna import CNAParser
 from .generic import GenericParser
 
-__all__ = ["NotAnArticle", "PARSERS", "extract", "parser_for"]
+__all__ = ["NotAnArticle", "PARSERS", "extract", "key_from_url", "parser_for"]
 
 # Specific parsers first; the generic fallback matches any page.
 PARSERS: tuple[SiteParser, ...] = (CNAParser(), GenericParser())
@@ -47,3 +47,9 @@ def extract(page: Page, default_label: str | None = None) -> Article:
         hint_modified=page.hint_modified,
         **fields,
     )
+
+
+def key_from_url(parser_key: str, url: str) -> tuple[str, str] | None:
+    """(site, article id) an article URL will have once parsed, so a crawl can skip pages it
+    already mirrored without fetching them; ``None`` when the URL does not tell."""
+    return parser_for(parser_key).key_from_url(url)

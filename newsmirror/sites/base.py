@@ -17,7 +17,6 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from ..dates import parse_datetime
-from ..html import text_of
 
 
 class NotAnArticle(Exception):
@@ -42,6 +41,8 @@ class SiteParser(Protocol):
     default_label: str
 
     def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool: ...
+
+    def key_from_url(self, url: str) -> tuple[str, str] | None: ...
 
     def parse(self, doc: etree._Element, meta: PageMeta, url: str) -> dict[str, Any]:
         """Return the Article fields (url, article_id, title, published, body_html, ...)."""
@@ -110,7 +111,3 @@ def read_meta(doc: etree._Element, url: str) -> PageMeta:
         modified=modified,
         jsonld=jsonld,
     )
-
-
-def title_text(el: etree._Element | None) -> str:
-    return text_of(el)

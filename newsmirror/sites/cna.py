@@ -134,6 +134,10 @@ class CNAParser:
                 return True
         return False
 
+    def key_from_url(self, url: str) -> tuple[str, str] | None:
+        key = article_key(url)
+        return (self.key, key[1]) if key else None
+
     def layout(self, doc: etree._Element) -> Layout:
         for layout in LAYOUTS:
             if doc.cssselect(layout.marker):

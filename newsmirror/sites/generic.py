@@ -31,8 +31,7 @@ class GenericParser:
 
     def parse(self, doc: etree._Element, meta: PageMeta, url: str) -> dict[str, Any]:
         canonical = meta.canonical or meta.og_url or url
-        host = urlsplit(canonical).hostname or "unknown"
-        site = re.sub(r"^www\.", "", host)
+        site, article_id = self.key_from_url(canonical)
         title = self.title(doc, meta)
         published = meta.published
         body_html, extracted_date = self.body(doc)
@@ -42,7 +41,7 @@ class GenericParser:
         return {
             "url": canonical,
             "site": site,
-            "article_id": hashlib.sha1(canonical.encode()).hexdigest()[:12],
+            "article_id": article_id,
             "category": "",
             "title": title,
             "published": published,
@@ -50,6 +49,11 @@ class GenericParser:
             "body_html": body_html,
             "label_fallback": site,
         }
+
+    def key_from_url(self, url: str) -> tuple[str, str]:
+        """Site = host without www; id = hash of the canonical URL (unknown sites have no ids)."""
+        host = urlsplit(url).hostname or "unknown"
+        return re.sub(r"^www\.", "", host), hashlib.sha1(url.encode()).hexdigest()[:12]
 
     def title(self, doc: etree._Element, meta: PageMeta) -> str:
         if meta.jsonld and isinstance(meta.jsonld.get("headline"), str):

@@ -14,6 +14,9 @@ from ..items import Page
 from ..runtime import Runtime
 
 
+ROBOTS_REFUSAL = "forbidden by robots.txt"
+
+
 def describe_failure(failure: Failure) -> str:
     """A one-line, human reason for a failed request."""
     exc = failure.value
@@ -21,7 +24,7 @@ def describe_failure(failure: Failure) -> str:
         return f"HTTP {exc.response.status}"
     name = type(exc).__name__
     if name == "IgnoreRequest" and "robots" in str(exc).lower():
-        return "forbidden by robots.txt"
+        return ROBOTS_REFUSAL
     text = str(exc).strip() or name
     if "DNSLookupError" in name:
         return f"DNS lookup failed: {text}"
