@@ -1,0 +1,25 @@
+"""Bare saved HTML files (e.g. "Save page as" or a wget mirror): only the bytes and an mtime."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+from newsmirror.stores import StoredPage, StoreError
+
+
+def read_html_file(path: Path) -> StoredPage | StoreError:
+    """A file knows no URL, status or headers; its mtime is the best guess at when it was fetched."""
+    try:
+        body = path.read_bytes()
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        return StoreError(str(path), f"cannot read file: {exc.strerror or exc}")
+    return StoredPage(
+        url=None,
+        body=body,
+        status=None,
+        headers={},
+        origin=str(path),
+        fetched_at=datetime.fromtimestamp(mtime, tz=timezone.utc),
+    )
