@@ -64,3 +64,6 @@ class NewsSpider(scrapy.Spider):
 
     def report_failure(self, url: str, reason: str) -> None:
         Runtime.of(self.crawler).report.fail(url, reason)
+
+    def report_skip(self, url: str, reason: str) -> None:
+        Runtime.of(self.crawler).report.skip(url, reason)

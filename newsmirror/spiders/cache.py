@@ -50,13 +50,13 @@ class CacheSpider(NewsSpider):
             self.report_failure(record.origin, record.reason)
             return None
         if record.status not in (None, 200):
-            from ..runtime import Runtime
-
-            Runtime.of(self.crawler).report.skip(
-                record.url or record.origin, f"stored response is HTTP {record.status}"
-            )
+            self.report_skip(record.url or record.origin, f"stored response is HTTP {record.status}")
             return None
-        encoding = http_content_type_encoding(record.headers.get("content-type", ""))
+        content_type = record.headers.get("content-type", "")
+        if content_type and "html" not in content_type.lower():  # robots.txt, feeds, sitemaps, images
+            self.report_skip(record.url or record.origin, f"not HTML ({content_type})")
+            return None
+        encoding = http_content_type_encoding(content_type)
         return Page(
             url=record.url or Path(record.origin).resolve().as_uri(),
             body=record.body,

@@ -104,13 +104,13 @@ class DiscoverSpider(NewsSpider):
     def _skip_once(self, url: str, reason: str) -> None:
         if url not in self.skipped:
             self.skipped.add(url)
-            Runtime.of(self.crawler).report.skip(url, reason)
+            self.report_skip(url, reason)
 
     def request_failed(self, failure: Any) -> None:
         """A scheduled crawl counts robots.txt refusals as skipped, not failed: the site said no."""
         if describe_failure(failure) == ROBOTS_REFUSAL:
             request = failure.request
-            Runtime.of(self.crawler).report.skip(request.cb_kwargs.get("origin", request.url), ROBOTS_REFUSAL)
+            self.report_skip(request.cb_kwargs.get("origin", request.url), ROBOTS_REFUSAL)
         else:
             super().request_failed(failure)
 
