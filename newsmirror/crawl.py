@@ -11,35 +11,71 @@ from .cli import CannotRun, UsageError, _report, finish, run_spider, scrapy_sett
 
 
 def add_crawl_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sources", metavar="FILE", help="TOML file of sources (default: the packaged CNA sources)")
-    p.add_argument("--sitemap", action="append", default=[], metavar="URL",
-                   help="crawl this sitemap instead of the sources file (repeatable)")
-    p.add_argument("--feed", action="append", default=[], metavar="URL",
-                   help="crawl this RSS/Atom feed instead of the sources file (repeatable)")
-    p.add_argument("--list-page", action="append", default=[], metavar="URL",
-                   help="crawl this CNA list page (repeatable)")
+    p.add_argument(
+        "--sources", metavar="FILE", help="TOML file of sources (default: the packaged CNA sources)"
+    )
+    p.add_argument(
+        "--sitemap",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="crawl this sitemap instead of the sources file (repeatable)",
+    )
+    p.add_argument(
+        "--feed",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="crawl this RSS/Atom feed instead of the sources file (repeatable)",
+    )
+    p.add_argument(
+        "--list-page",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="crawl this CNA list page (repeatable)",
+    )
     p.add_argument("--parser", choices=("cna", "generic"), help="article parser for --sitemap/--feed URLs")
-    p.add_argument("--since", metavar="WHEN",
-                   help="only articles the feed/sitemap dates at or after WHEN: 2h, 3d, 1w, 2026-11-01, ISO time")
+    p.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only articles the feed/sitemap dates at or after WHEN: 2h, 3d, 1w, 2026-11-01, ISO time",
+    )
     p.add_argument("--jobdir", metavar="DIR", help="Scrapy JOBDIR: an interrupted crawl resumes from it")
-    p.add_argument("--cache", nargs="?", const="httpcache", metavar="DIR",
-                   help="keep every response in Scrapy's HTTP cache (DIR relative to OUT/.newsmirror/, "
-                   "default httpcache) for offline reprocessing")
+    p.add_argument(
+        "--cache",
+        nargs="?",
+        const="httpcache",
+        metavar="DIR",
+        help="keep every response in Scrapy's HTTP cache (DIR relative to OUT/.newsmirror/, "
+        "default httpcache) for offline reprocessing",
+    )
     p.add_argument("--warc", metavar="FILE", help="also write every response to this .warc.gz")
     _distributed_arguments(p)
 
 
 def add_worker_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sources", metavar="FILE", help="the same sources file the crawl uses (default: packaged)")
+    p.add_argument(
+        "--sources", metavar="FILE", help="the same sources file the crawl uses (default: packaged)"
+    )
     _distributed_arguments(p, required=True)
 
 
 def _distributed_arguments(p: argparse.ArgumentParser, required: bool = False) -> None:
-    p.add_argument("--redis", metavar="URL", required=required,
-                   help="share the request queue and duplicate filter through Redis (scrapy-redis), "
-                   "e.g. redis://127.0.0.1:6379/0; workers started with `newsmirror worker` help")
-    p.add_argument("--idle-timeout", type=float, default=None, metavar="S",
-                   help="with --redis: stop after S seconds without work (default: crawl 0, worker 60)")
+    p.add_argument(
+        "--redis",
+        metavar="URL",
+        required=required,
+        help="share the request queue and duplicate filter through Redis (scrapy-redis), "
+        "e.g. redis://127.0.0.1:6379/0; workers started with `newsmirror worker` help",
+    )
+    p.add_argument(
+        "--idle-timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="with --redis: stop after S seconds without work (default: crawl 0, worker 60)",
+    )
 
 
 def _sources(args: argparse.Namespace) -> list[Any]:
@@ -51,7 +87,11 @@ def _sources(args: argparse.Namespace) -> list[Any]:
             if args.sources:
                 raise UsageError("give either --sources or --sitemap/--feed/--list-page URLs, not both")
             extra = {"parser": args.parser} if args.parser else {}
-            return [source_from_urls(sitemaps=urls[0], feeds=urls[1], list_pages=urls[2], label=args.label, **extra)]
+            return [
+                source_from_urls(
+                    sitemaps=urls[0], feeds=urls[1], list_pages=urls[2], label=args.label, **extra
+                )
+            ]
         return load_sources(args.sources)
     except SourcesError as exc:
         raise CannotRun(str(exc)) from exc

@@ -100,7 +100,9 @@ def read_meta(doc: etree._Element, url: str) -> PageMeta:
     if jsonld:
         published = published or parse_datetime(str(jsonld.get("datePublished") or ""))
         modified = modified or parse_datetime(str(jsonld.get("dateModified") or ""))
-    published = published or parse_datetime(meta_content(doc, "datePublished", "pubdate"))
+    published = published or parse_datetime(
+        meta_content(doc, "datePublished", "pubdate", "date", "DC.date.issued", "og:article:published_time")
+    )
     modified = modified or parse_datetime(meta_content(doc, "dateModified"))
     return PageMeta(
         canonical=canonical,

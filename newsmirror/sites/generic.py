@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,9 +34,10 @@ class GenericParser:
         canonical = meta.canonical or meta.og_url or url
         site, article_id = self.key_from_url(canonical)
         title = self.title(doc, meta)
-        published = meta.published
-        body_html, extracted_date = self.body(doc)
-        published = published or parse_datetime(extracted_date, default_tz=UTC)
+        # Only dates the page states in markup count.  trafilatura/htmldate would also guess one
+        # from the URL (/2026/11/ -> 1 November): a wrong date is worse than an error.
+        published = meta.published or self.time_element(doc)
+        body_html = self.body(doc)
         if published is None:
             raise NotAnArticle("no readable publication date on the page")
         return {
@@ -66,7 +68,16 @@ class GenericParser:
             raise NotAnArticle("no title on the page")
         return _TITLE_SUFFIX.sub("", og)
 
-    def body(self, doc: etree._Element) -> tuple[str, str | None]:
+    def time_element(self, doc: etree._Element) -> datetime | None:
+        for el in doc.cssselect(
+            "article time[datetime], time[pubdate][datetime], time[itemprop=datePublished]"
+        ):
+            value = parse_datetime(el.get("datetime"), default_tz=UTC)
+            if value is not None:
+                return value
+        return None
+
+    def body(self, doc: etree._Element) -> str:
         try:
             import trafilatura
         except ImportError as exc:  # pragma: no cover - depends on the install
@@ -74,12 +85,6 @@ class GenericParser:
                 "no parser for this site and trafilatura is not installed (pip install 'newsmirror[generic]')"
             ) from exc
         html = etree.tostring(doc, encoding="unicode", method="html")
-        extracted = trafilatura.bare_extraction(
-            html, output_format="python", include_images=True, include_links=True, with_metadata=True
-        )
-        if not extracted:
-            raise NotAnArticle("no article text found")
-        data = extracted if isinstance(extracted, dict) else extracted.as_dict()
         rendered = trafilatura.extract(html, output_format="html", include_images=True, include_links=True)
         if not rendered:
             raise NotAnArticle("no article text found")
@@ -88,4 +93,4 @@ class GenericParser:
         container = body if body is not None else root
         for h1 in container.findall("h1"):  # the headline is already in the post's header
             container.remove(h1)
-        return inner_html(container).strip(), data.get("date")
+        return inner_html(container).strip()

@@ -13,7 +13,6 @@ from twisted.python.failure import Failure
 from ..items import Page
 from ..runtime import Runtime
 
-
 ROBOTS_REFUSAL = "forbidden by robots.txt"
 
 

@@ -29,8 +29,13 @@ KINDS = {"sitemap": parse_sitemap, "feed": parse_feed, "list": parse_list_page}
 class DiscoverSpider(NewsSpider):
     name = "discover"
 
-    def __init__(self, sources: Iterable[Source] = (), since: datetime | None = None,
-                 worker: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        sources: Iterable[Source] = (),
+        since: datetime | None = None,
+        worker: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.sources = list(sources)
         self.since = since
@@ -43,13 +48,23 @@ class DiscoverSpider(NewsSpider):
         if self.worker:
             return
         for source in self.sources:
-            for kind, urls in (("sitemap", source.sitemaps), ("feed", source.feeds), ("list", source.list_pages)):
+            for kind, urls in (
+                ("sitemap", source.sitemaps),
+                ("feed", source.feeds),
+                ("list", source.list_pages),
+            ):
                 for url in urls:
                     yield self.discovery_request(url, kind, source)
 
     def discovery_request(self, url: str, kind: str, source: Source) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse_discovery, errback=self.request_failed, dont_filter=True,
-                              cb_kwargs={"origin": url, "kind": kind, "source": source.name}, priority=10)
+        return scrapy.Request(
+            url,
+            callback=self.parse_discovery,
+            errback=self.request_failed,
+            dont_filter=True,
+            cb_kwargs={"origin": url, "kind": kind, "source": source.name},
+            priority=10,
+        )
 
     def source(self, name: str) -> Source:
         return next(s for s in self.sources if s.name == name)
@@ -96,10 +111,17 @@ class DiscoverSpider(NewsSpider):
                 report.done("unchanged", entry.url, record.post_path)
                 return None
             refetch = True  # the source announces a newer version
-        return scrapy.Request(entry.url, callback=self.parse_article, errback=self.request_failed,
-                              dont_filter=refetch,
-                              cb_kwargs={"origin": entry.url, "label": source.label,
-                                         "hint": entry.modified.isoformat() if entry.modified else None})
+        return scrapy.Request(
+            entry.url,
+            callback=self.parse_article,
+            errback=self.request_failed,
+            dont_filter=refetch,
+            cb_kwargs={
+                "origin": entry.url,
+                "label": source.label,
+                "hint": entry.modified.isoformat() if entry.modified else None,
+            },
+        )
 
     def _skip_once(self, url: str, reason: str) -> None:
         if url not in self.skipped:

@@ -75,8 +75,10 @@ def iter_stored_pages(path: str | Path) -> Iterator[StoredPage | StoreError]:
             raise ValueError(f"not a DBM database: {path}")
         return _read_dbm(base)
     if kind is None:
-        raise ValueError(f"don't know how to read {path} (expected .html, .htm, .warc, .warc.gz, "
-                         "a Scrapy HTTP cache or a folder)")
+        raise ValueError(
+            f"don't know how to read {path} (expected .html, .htm, .warc, .warc.gz, "
+            "a Scrapy HTTP cache or a folder)"
+        )
     return _read_file(kind, path)
 
 

@@ -129,8 +129,11 @@ def _complete_header(record: ArcWarcRecord) -> bool:
     headers = record.rec_headers
     length = headers.get_header("Content-Length")
     return bool(
-        record.rec_type and headers.get_header("WARC-Record-ID") and headers.get_header("WARC-Date")
-        and length and length.strip().isdigit()
+        record.rec_type
+        and headers.get_header("WARC-Record-ID")
+        and headers.get_header("WARC-Date")
+        and length
+        and length.strip().isdigit()
     )
 
 
