@@ -243,6 +243,7 @@ def _report(args: argparse.Namespace, expected: int | None = None) -> Any:
     report.stream = sys.stderr
     report.verbose = args.verbose >= 1 and not args.quiet
     report.quiet = args.quiet
+    report.dry_run = getattr(args, "dry_run", False)
     return report
 
 

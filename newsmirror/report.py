@@ -54,6 +54,7 @@ class RunReport:
         self.stream: IO[str] | None = None
         self.verbose = False
         self.quiet = False
+        self.dry_run = False  # list every post that would change
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -62,7 +63,11 @@ class RunReport:
         if outcome != "unchanged":
             self.posts.append({"outcome": outcome, "url": url, "post": post_path})
         # every post is named while a run is small; big runs get periodic progress lines instead
-        if self.verbose or (not self.quiet and self.processed <= LIST_LIMIT):
+        if (
+            self.verbose
+            or (not self.quiet and self.processed <= LIST_LIMIT)
+            or (self.dry_run and outcome != "unchanged")
+        ):
             self._print(f"{outcome:<9} {post_path}  <- {url}")
         self._progress()
 
@@ -98,7 +103,8 @@ class RunReport:
         parts.append(f"{c['failed']} failed")
         head = f"{self.command}: " if self.command else ""
         found = f"{self.discovered} discovered, " if self.discovered else ""
-        return f"{head}{found}{', '.join(parts)} in {self.elapsed():.1f}s"
+        dry = " (dry run: nothing written)" if self.dry_run else ""
+        return f"{head}{found}{', '.join(parts)} in {self.elapsed():.1f}s{dry}"
 
     def elapsed(self) -> float:
         return self.duration_s or (time.monotonic() - self._t0)

@@ -65,7 +65,9 @@ class Runtime:
     @property
     def store(self) -> SeenStore:
         if self._store is None:
-            self._store = SeenStore(self.state_path) if self.state_path else SeenStore.memory()
+            fresh = self.state_path is None or not self.state_path.exists()
+            # a dry run reads an existing store but must not create one
+            self._store = SeenStore.memory() if fresh and self.dry_run else SeenStore(self.state_path)
         return self._store
 
     def close(self) -> None:
