@@ -271,6 +271,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("newsmirror: interrupted", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    except Exception:  # a bug or an environment problem: say so, with the traceback, exit 3
+        import traceback
+
+        traceback.print_exc()
+        print("newsmirror: crashed (see the traceback above)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
 
 
 if __name__ == "__main__":  # pragma: no cover

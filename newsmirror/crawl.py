@@ -50,7 +50,14 @@ def add_crawl_arguments(p: argparse.ArgumentParser) -> None:
         help="keep every response in Scrapy's HTTP cache (DIR relative to OUT/.newsmirror/, "
         "default httpcache) for offline reprocessing",
     )
-    p.add_argument("--warc", metavar="FILE", help="also write every response to this .warc.gz")
+    p.add_argument(
+        "--warc",
+        nargs="?",
+        const="",
+        metavar="FILE",
+        help="also write every response to a WARC: FILE, or by default one file per run in "
+        "OUT/.newsmirror/warc/",
+    )
     _distributed_arguments(p)
 
 
@@ -116,8 +123,10 @@ def _crawl_settings(args: argparse.Namespace) -> Any:
     if getattr(args, "cache", None):
         settings.set("HTTPCACHE_ENABLED", True, priority="cmdline")
         settings.set("HTTPCACHE_DIR", str((out / ".newsmirror" / args.cache).resolve()), priority="cmdline")
-    if getattr(args, "warc", None):
-        settings.set("NEWSMIRROR_WARC", args.warc, priority="cmdline")
+    if getattr(args, "warc", None) is not None:
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        warc = args.warc or str(out / ".newsmirror" / "warc" / f"{stamp}-{args.command}.warc.gz")
+        settings.set("NEWSMIRROR_WARC", warc, priority="cmdline")
         extensions = dict(settings.getdict("EXTENSIONS"))
         extensions["newsmirror.warc_writer.WarcWriter"] = 500
         settings.set("EXTENSIONS", extensions, priority="cmdline")

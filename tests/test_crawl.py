@@ -203,3 +203,18 @@ def test_crawl_from_a_single_url_flag(site, tmp_path, flag):
     result = run_cli("crawl", flag, url, "--parser", "cna", "--label", "(臺)中央社CNA", "-o", str(out), *FAST)
     assert result.returncode == 0, result.stderr
     assert len(posts(out)) == (len(IN_SITEMAP) if flag == "--sitemap" else len(IN_FEED))
+
+
+def test_server_error_then_success_is_retried_and_default_warc_is_per_run(site, tmp_path):
+    serve(site)
+    path = "/news/ait/202308230354.aspx"
+    answers = iter([Reply(503, b"busy"), Reply(200, (FIXTURES / PAGES[path]).read_bytes())])
+    site.add(path, lambda: next(answers))
+    out, result = crawl(site, tmp_path, "--warc")
+    assert result.returncode == 0, result.stderr
+    assert site.hits(path) == 2
+    assert len(posts(out)) == len(PAGES)
+    [warc] = (out / ".newsmirror/warc").glob("*-crawl.warc.gz")
+    again = run_cli("reprocess", str(warc), "-o", str(tmp_path / "again"))
+    assert again.returncode == 0, again.stderr
+    assert posts(tmp_path / "again") == posts(out)
