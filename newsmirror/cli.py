@@ -28,6 +28,10 @@ class CannotRun(Exception):
     """The run could not start (lock held, bad configuration...); exit code 3."""
 
 
+class UsageError(Exception):
+    """The command line is wrong; exit code 2."""
+
+
 def _common(parser: argparse.ArgumentParser, output: bool = True) -> None:
     if output:
         parser.add_argument(
@@ -164,22 +168,15 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
     return settings
 
 
-class UsageError(Exception):
-    pass
-
-
 def run_spider(spider: Any, settings: Any, report: Any, **kwargs: Any) -> None:
     """Run one spider to completion in this process."""
     from scrapy.crawler import CrawlerProcess
-
-    from .runtime import Runtime
 
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     crawler.newsmirror_report = report  # Runtime.of(crawler) picks it up
     process.crawl(crawler, **kwargs)
     process.start()
-    Runtime.of(crawler).close()
     if crawler.spider is None and report.processed == 0:
         raise CannotRun("the spider could not start (see the log above)")
 

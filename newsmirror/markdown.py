@@ -12,21 +12,21 @@ from markdownify import MarkdownConverter
 
 
 class _PostConverter(MarkdownConverter):
-    def convert_figure(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001 - markdownify API
+    def convert_figure(self, el, text, parent_tags=None, **kwargs):
         return f"\n\n{text.strip()}\n\n"
 
-    def convert_picture(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001
+    def convert_picture(self, el, text, parent_tags=None, **kwargs):
         return text
 
-    def convert_figcaption(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001
+    def convert_figcaption(self, el, text, parent_tags=None, **kwargs):
         caption = " ".join(text.split())
         return f"\n\n*{caption}*\n\n" if caption else ""
 
-    def convert_iframe(self, el, text, parent_tags=None, **kwargs):  # noqa: ANN001
+    def convert_iframe(self, el, text, parent_tags=None, **kwargs):
         return f"\n\n{_raw_html(el)}\n\n"
 
 
-def _raw_html(el) -> str:  # noqa: ANN001 - a BeautifulSoup tag
+def _raw_html(el) -> str:
     attrs = "".join(f' {k}="{v if isinstance(v, str) else " ".join(v)}"' for k, v in el.attrs.items())
     return f"<iframe{attrs}></iframe>"
 

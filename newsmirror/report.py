@@ -146,14 +146,13 @@ class ReportExtension:
         self.report = report
 
     @classmethod
-    def from_crawler(cls, crawler):  # noqa: ANN001, ANN206 - Scrapy API
+    def from_crawler(cls, crawler: Any) -> ReportExtension:
         from .runtime import Runtime
 
         ext = cls(Runtime.of(crawler).report)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
-        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
@@ -170,6 +169,3 @@ class ReportExtension:
 
     def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
         self.report.fail(getattr(response, "url", "?"), f"{failure.type.__name__}: {failure.value}")
-
-    def spider_closed(self, spider: Any, reason: str) -> None:
-        self.report.finish()

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scrapy import signals
+
 from .report import RunReport
 from .state import SeenStore
 from .writer import BODY_FORMATS, FILENAME_STYLES
@@ -39,6 +41,7 @@ class Runtime:
         if runtime is None:
             runtime = cls.from_settings(crawler.settings, getattr(crawler, "newsmirror_report", None))
             crawler._newsmirror_runtime = runtime
+            crawler.signals.connect(runtime.spider_closed, signal=signals.spider_closed)
         return runtime
 
     @classmethod
@@ -69,6 +72,9 @@ class Runtime:
             # a dry run reads an existing store but must not create one
             self._store = SeenStore.memory() if fresh and self.dry_run else SeenStore(self.state_path)
         return self._store
+
+    def spider_closed(self, spider: Any = None, reason: str = "") -> None:
+        self.close()
 
     def close(self) -> None:
         if self._store is not None:

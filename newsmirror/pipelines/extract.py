@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..items import Article, Page
+from ..items import Page
 from ..report import PageFailed
 from ..runtime import Runtime
 from ..sites import NotAnArticle, extract
@@ -25,6 +25,3 @@ class ExtractPipeline:
             return extract(item, default_label=self.label)
         except NotAnArticle as exc:
             raise PageFailed(str(exc)) from exc
-
-
-__all__ = ["Article", "ExtractPipeline"]
