@@ -147,3 +147,11 @@ def test_help_lists_the_commands():
     assert result.returncode == 0
     for word in ("mirror", "reprocess", "crawl", "worker", "archive", "exit codes"):
         assert word in result.stdout
+
+
+def test_readme_quick_start_reprocesses_the_bundled_pages(tmp_path):
+    result = run_cli("reprocess", "examples/cna", "-o", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    names = sorted(p.name for p in (tmp_path / "_posts").glob("*.md"))
+    assert len(names) == 8 and names[0] == "2013-08-13-cna-201308130021.md"
+    assert (tmp_path / POST).read_bytes() == GOLDEN_POST.read_bytes()
