@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 import lxml.html
 from lxml import etree
+from lxml.cssselect import CSSSelector
 from w3lib.encoding import html_to_unicode
 
 VOID = frozenset(
@@ -118,6 +120,17 @@ def fix_void_elements(root: etree._Element) -> None:
                 children[-1].tail = (children[-1].tail or "") + old_tail or None
             else:
                 el.tail = text + old_tail or None
+
+
+@lru_cache(maxsize=256)
+def _compiled(css: str) -> CSSSelector:
+    return CSSSelector(css, translator="html")
+
+
+def select(el: etree._Element, css: str) -> list[etree._Element]:
+    """``el.cssselect(css)`` with the CSS->XPath translation done once per selector (it is
+    a fifth of the extraction time otherwise)."""
+    return _compiled(css)(el)
 
 
 def text_of(el: etree._Element | None) -> str:

@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from ..dates import parse_datetime
+from ..html import select
 
 
 class NotAnArticle(Exception):
@@ -50,7 +51,7 @@ class SiteParser(Protocol):
 
 
 def first(doc: etree._Element, css: str) -> etree._Element | None:
-    found = doc.cssselect(css)
+    found = select(doc, css)
     return found[0] if found else None
 
 

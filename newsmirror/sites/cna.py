@@ -26,7 +26,7 @@ import lxml.html
 from lxml import etree
 
 from ..dates import parse_datetime
-from ..html import inner_html, parse_fragment, text_of, tidy_whitespace, to_html
+from ..html import inner_html, parse_fragment, select, text_of, tidy_whitespace, to_html
 from .base import NotAnArticle, PageMeta, first
 
 DEFAULT_LABEL = "(臺)中央社CNA"
@@ -140,7 +140,7 @@ class CNAParser:
 
     def layout(self, doc: etree._Element) -> Layout:
         for layout in LAYOUTS:
-            if doc.cssselect(layout.marker):
+            if select(doc, layout.marker):
                 return layout
         raise NotAnArticle("no CNA article layout recognised (not an article page?)")
 
@@ -187,7 +187,7 @@ class CNAParser:
 
     def body(self, doc: etree._Element, layout: Layout) -> str:
         blocks: list[str] = []
-        for lead in doc.cssselect(layout.lead):
+        for lead in select(doc, layout.lead):
             blocks.extend(self._media(lead, layout))
         container = first(doc, layout.body)
         if container is None:
@@ -224,7 +224,7 @@ class CNAParser:
     def _media(self, container: etree._Element, layout: Layout) -> list[str]:
         """Figures and embedded videos inside a lead/media container, in order."""
         out: list[str] = []
-        figures = [container] if _matches(container, layout.figure) else container.cssselect(layout.figure)
+        figures = [container] if _matches(container, layout.figure) else select(container, layout.figure)
         for fig in figures:
             out.append(to_html(fig) if fig.tag == "figure" else _build_figure(fig, layout))
         for iframe in container.iter("iframe"):
@@ -249,7 +249,7 @@ class CNAParser:
 
 def _matches(el: etree._Element, css: str) -> bool:
     parent = el.getparent()
-    return parent is not None and el in parent.cssselect(css)
+    return parent is not None and el in select(parent, css)
 
 
 def _is_video(iframe: etree._Element) -> bool:

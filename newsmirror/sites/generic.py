@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from ..dates import UTC, parse_datetime
-from ..html import inner_html, parse_fragment, text_of
+from ..html import inner_html, parse_fragment, select, text_of
 from .base import NotAnArticle, PageMeta, first
 
 _TITLE_SUFFIX = re.compile(r"\s+[|｜\-–—]\s+[^|｜]{1,60}$")
@@ -69,8 +69,8 @@ class GenericParser:
         return _TITLE_SUFFIX.sub("", og)
 
     def time_element(self, doc: etree._Element) -> datetime | None:
-        for el in doc.cssselect(
-            "article time[datetime], time[pubdate][datetime], time[itemprop=datePublished]"
+        for el in select(
+            doc, "article time[datetime], time[pubdate][datetime], time[itemprop=datePublished]"
         ):
             value = parse_datetime(el.get("datetime"), default_tz=UTC)
             if value is not None:
