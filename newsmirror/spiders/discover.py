@@ -9,7 +9,7 @@ AutoThrottle, retries, JOBDIR, the HTTP cache -- is Scrapy's.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,10 +17,10 @@ import scrapy
 from scrapy.http import Response
 
 from ..dates import parse_datetime
-from ..discovery import DiscoveryError, Entry, parse_feed, parse_list_page, parse_sitemap
+from ..discovery import DiscoveryError, Entry, parse_feed, parse_list_page, parse_since, parse_sitemap
 from ..runtime import Runtime
 from ..sites import key_from_url
-from ..sources import Source
+from ..sources import Source, load_sources
 from .base import ROBOTS_REFUSAL, NewsSpider, describe_failure
 
 KINDS = {"sitemap": parse_sitemap, "feed": parse_feed, "list": parse_list_page}
@@ -31,14 +31,15 @@ class DiscoverSpider(NewsSpider):
 
     def __init__(
         self,
-        sources: Iterable[Source] = (),
-        since: datetime | None = None,
+        sources: Iterable[Source] | str | None = None,
+        since: datetime | str | None = None,
         worker: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.sources = list(sources)
-        self.since = since
+        # `scrapy crawl discover [-a sources=FILE] [-a since=2h]` passes strings (or nothing)
+        self.sources = load_sources(sources) if sources is None or isinstance(sources, str) else list(sources)
+        self.since = parse_since(since, datetime.now(timezone.utc)) if isinstance(since, str) else since
         self.worker = worker  # a distributed worker only takes requests from the shared queue
         self.announced: set[str] = set()  # article URLs seen in any source this run
         self.decided: set[str] = set()  # ... of which fetched or found already mirrored
