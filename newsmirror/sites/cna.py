@@ -222,14 +222,20 @@ class CNAParser:
         return out
 
     def _media(self, container: etree._Element, layout: Layout) -> list[str]:
-        """Figures and embedded videos inside a lead/media container, in order."""
+        """Figures and embedded videos inside a lead/media container, in page order."""
+        if _matches(container, layout.figure):
+            return [_figure_html(container, layout)]
         out: list[str] = []
-        figures = [container] if _matches(container, layout.figure) else select(container, layout.figure)
-        for fig in figures:
-            out.append(to_html(fig) if fig.tag == "figure" else _build_figure(fig, layout))
-        for iframe in container.iter("iframe"):
-            if _is_video(iframe):
-                out.append(to_html(iframe))
+        taken: list[etree._Element] = []
+        for node in select(container, f"{layout.figure}, iframe"):
+            if any(node in t.iterdescendants() for t in taken):
+                continue  # an iframe inside a figure already written
+            if node.tag == "iframe":
+                if _is_video(node):
+                    out.append(to_html(node))
+            else:
+                taken.append(node)
+                out.append(_figure_html(node, layout))
         return out
 
     def _split_br(self, container: etree._Element) -> list[str]:
@@ -245,6 +251,10 @@ class CNAParser:
                     return out
                 out.append(_clean_paragraph(frag))
         return out
+
+
+def _figure_html(el: etree._Element, layout: Layout) -> str:
+    return to_html(el) if el.tag == "figure" else _build_figure(el, layout)
 
 
 def _matches(el: etree._Element, css: str) -> bool:
