@@ -112,7 +112,12 @@ def parse_datetime(text: str | None, default_tz: tzinfo | None = None) -> dateti
 
 
 def utc_iso_ms(value: datetime) -> str:
-    """``2023-09-11T12:40:00.000Z`` -- the sample format's ``date``."""
+    """``2023-09-11T12:40:00.000Z`` -- the sample format's ``date``.
+
+    Naive datetimes are rejected: guessing a zone is how the replaced system got dates wrong.
+    """
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: pass a timezone-aware one")
     value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 

@@ -18,6 +18,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
+from .dates import utc_iso_ms
+
 __all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc"]
 
 SCHEMA_VERSION = 1
@@ -57,12 +59,7 @@ def iso_utc(when: datetime | None = None) -> str:
 
     Naive datetimes are rejected: guessing a zone is how the replaced system got dates wrong.
     """
-    if when is None:
-        when = datetime.now(timezone.utc)
-    if when.tzinfo is None or when.utcoffset() is None:
-        raise ValueError(f"naive datetime {when!r}: pass a timezone-aware one")
-    when = when.astimezone(timezone.utc)
-    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
+    return utc_iso_ms(datetime.now(timezone.utc) if when is None else when)
 
 
 @dataclass
