@@ -23,6 +23,7 @@ class Page:
     fetched_at: datetime | None = None
     label: str | None = None  # source label override (--label, sources file)
     hint_modified: datetime | None = None  # modification time a feed/sitemap announced
+    input_key: str = ""  # fingerprint of these bytes + code + options (see Runtime.input_key)
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Article:
     fetched_at: datetime | None = None
     origin: str = ""  # where the page came from, for messages
     hint_modified: datetime | None = None
+    input_key: str = ""
     # set by the later pipelines
     post_path: str = ""  # path of the written post, relative to the output root
     outcome: str = ""  # "new" | "updated" | "unchanged"

@@ -30,6 +30,15 @@ class PageSkipped(DropItem):
     """A page deliberately not processed (already mirrored in this run, too old, robots...)."""
 
 
+class PageUnchanged(DropItem):
+    """The exact input that made an existing, intact post: nothing to do."""
+
+    def __init__(self, url: str, post_path: str) -> None:
+        super().__init__(f"unchanged input for {post_path}")
+        self.url = url
+        self.post_path = post_path
+
+
 @dataclass
 class Failure:
     url: str
@@ -162,7 +171,9 @@ class ReportExtension:
 
     def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
         url = getattr(item, "origin", "") or getattr(item, "url", "?")
-        if isinstance(exception, PageSkipped):
+        if isinstance(exception, PageUnchanged):
+            self.report.done("unchanged", exception.url, exception.post_path)
+        elif isinstance(exception, PageSkipped):
             self.report.skip(url, str(exception))
         else:
             self.report.fail(url, str(exception))

@@ -6,17 +6,29 @@ Scrapy builds pipelines, extensions and spiders separately; they all reach the s
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from scrapy import signals
 
+from .items import Page
 from .report import RunReport
 from .state import SeenStore
 from .writer import BODY_FORMATS, FILENAME_STYLES
 
 STATE_DIR = ".newsmirror"
+
+
+def _code_fingerprint(*options: str | None) -> str:
+    """Hash of the package's own files and the options: a parser fix changes every input key."""
+    digest = hashlib.sha256(repr(options).encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def default_state_path(output: Path) -> Path:
@@ -34,6 +46,7 @@ class Runtime:
     state_path: Path | None
     report: RunReport
     _store: SeenStore | None = None
+    _fingerprint: str = ""
 
     @classmethod
     def of(cls, crawler: Any) -> Runtime:
@@ -72,6 +85,17 @@ class Runtime:
             # a dry run reads an existing store but must not create one
             self._store = SeenStore.memory() if fresh and self.dry_run else SeenStore(self.state_path)
         return self._store
+
+    def input_key(self, page: Page) -> str:
+        """Identifies an input *and* everything that shapes its post: the page's URL, label and
+        bytes, this newsmirror's code and the output options.  Same key, same post bytes."""
+        if not self._fingerprint:
+            self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format)
+        digest = hashlib.sha256(self._fingerprint.encode())
+        for part in (page.url, page.label or ""):
+            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        digest.update(page.body)
+        return digest.hexdigest()
 
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         self.close()

@@ -1,6 +1,7 @@
 """Scrapy settings for newsmirror.  ``ITEM_PIPELINES`` order is the data flow:
 
-    Page --extract--> Article --clean--> --dedupe (which file?)--> --write (atomic) + remember-->
+    Page --skip (same input as an intact post?)--> --extract--> Article --clean-->
+         --dedupe (which file?)--> --write (atomic) + remember-->
 
 Everything here can be overridden per run (``newsmirror ... -s NAME=VALUE`` or ``scrapy -s``).
 """
@@ -12,6 +13,7 @@ SPIDER_MODULES = ["newsmirror.spiders"]
 NEWSPIDER_MODULE = "newsmirror.spiders"
 
 ITEM_PIPELINES = {
+    "newsmirror.pipelines.SkipUnchangedPipeline": 50,
     "newsmirror.pipelines.ExtractPipeline": 100,
     "newsmirror.pipelines.CleanPipeline": 200,
     "newsmirror.pipelines.DedupePipeline": 300,

@@ -22,7 +22,7 @@ from .dates import utc_iso_ms
 
 __all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2 added the inputs table (older stores are upgraded in place)
 BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS seen (
     PRIMARY KEY (site, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_post_path ON seen (post_path);
+CREATE TABLE IF NOT EXISTS inputs (
+    input_key    TEXT PRIMARY KEY,
+    site         TEXT NOT NULL,
+    article_id   TEXT NOT NULL
+) WITHOUT ROWID;
 """
 
 _COLUMNS = "site, article_id, url, post_path, title, published, modified, content_hash, updated_at"
@@ -164,6 +169,14 @@ class SeenStore:
             row = self._conn.execute(BY_POST_PATH_SQL, (post_path,)).fetchone()
         return SeenRecord(*row) if row else None
 
+    def article_for_input(self, input_key: str) -> tuple[str, str] | None:
+        """(site, article id) last made from exactly this input (see ``Runtime.input_key``)."""
+        with self._lock, self._errors():
+            row = self._conn.execute(
+                "SELECT site, article_id FROM inputs WHERE input_key = ?", (input_key,)
+            ).fetchone()
+        return (row[0], row[1]) if row else None
+
     def __len__(self) -> int:
         with self._lock, self._errors():
             return int(self._conn.execute("SELECT COUNT(*) FROM seen").fetchone()[0])
@@ -188,8 +201,12 @@ class SeenStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def put(self, record: SeenRecord) -> None:
-        """Insert or replace the row for ``(record.site, record.article_id)`` and commit."""
+    def put(self, record: SeenRecord, input_key: str | None = None) -> None:
+        """Insert or replace the row for ``(record.site, record.article_id)`` and commit.
+
+        ``input_key`` (optional) records that this exact input produced this article, in the
+        same transaction, so a later run can skip the input without parsing it.
+        """
         if not record.site or not record.article_id:
             raise ValueError(f"record needs a site and an article_id: {record!r}")
         # Explicit tuple, not dataclasses.astuple: that deep-copies every field and is 10x slower.
@@ -206,6 +223,11 @@ class SeenStore:
         )
         with self._write():
             self._conn.execute(PUT_SQL, values)
+            if input_key:
+                self._conn.execute(
+                    "INSERT OR REPLACE INTO inputs (input_key, site, article_id) VALUES (?, ?, ?)",
+                    (input_key, record.site, record.article_id),
+                )
 
     def move(self, site: str, article_id: str, new_post_path: str) -> None:
         """Point an article at its post's new place (after archiving); the article stays known.

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from functools import lru_cache
 
 import yaml
 
@@ -82,6 +83,10 @@ def yaml_scalar(value: str, flow: bool = False) -> str:
     return yaml_quoted(value)
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: same rules, faster
+
+
+@lru_cache(maxsize=4096)  # labels repeat in every post of a source
 def _plain_is_safe(value: str, flow: bool) -> bool:
     if not value or value != value.strip() or _NEEDS_ESCAPE.search(value) or _PLAIN_START.match(value):
         return False
@@ -89,7 +94,7 @@ def _plain_is_safe(value: str, flow: bool) -> bool:
         return False
     doc = f"k: [ {value} ]" if flow else f"k: {value}"
     try:
-        loaded = yaml.safe_load(doc)
+        loaded = yaml.load(doc, Loader=_Loader)
     except yaml.YAMLError:
         return False
     expected = [value] if flow else value

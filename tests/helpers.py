@@ -9,7 +9,13 @@ import sys
 from pathlib import Path
 
 from newsmirror.items import Article, Page
-from newsmirror.pipelines import CleanPipeline, DedupePipeline, ExtractPipeline, WritePipeline
+from newsmirror.pipelines import (
+    CleanPipeline,
+    DedupePipeline,
+    ExtractPipeline,
+    SkipUnchangedPipeline,
+    WritePipeline,
+)
 from newsmirror.state import SeenStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,8 +38,11 @@ def article_from(path: Path | str, url: str | None = None) -> Article:
 def write_through(items: list[Page], output: Path, store: SeenStore | None = None, **kw) -> list[Article]:
     """Run the whole pipeline chain on pages, as Scrapy would, without Scrapy."""
     store = SeenStore.memory() if store is None else store  # an empty store is falsy (__len__)
+    input_key = kw.pop("input_key", None)  # a callable Page -> str enables the skip stage
     chain = [ExtractPipeline(), CleanPipeline(), DedupePipeline(store, output, kw.pop("filename_style", "id")),
              WritePipeline(store, output, **kw)]
+    if input_key is not None:
+        chain.insert(0, SkipUnchangedPipeline(store, output, input_key))
     out = []
     for item in items:
         for stage in chain:

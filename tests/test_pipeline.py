@@ -10,7 +10,7 @@ from helpers import FIXTURES, page, write_through
 
 from newsmirror import atomic
 from newsmirror.items import Page
-from newsmirror.report import PageFailed, PageSkipped
+from newsmirror.report import PageFailed, PageSkipped, PageUnchanged
 from newsmirror.state import SeenStore
 
 GOLDEN_PAGE = FIXTURES / "seed/202309110310.reconstructed.html"
@@ -111,3 +111,55 @@ def test_label_override_goes_to_author_tags_categories(tmp_path):
     text = (tmp_path / art.post_path).read_text(encoding="utf-8")
     assert "\nauthor: 中央社 [測試]\n" in text
     assert '\ntags: [ "中央社 [測試]" ]\n' in text and '\ncategories: [ "中央社 [測試]" ]\n' in text
+
+
+def _key(code_version: str):
+    import hashlib
+
+    return lambda p: hashlib.sha256(code_version.encode() + p.url.encode() + p.body).hexdigest()
+
+
+def test_unchanged_input_is_skipped_before_parsing_unless_the_post_was_touched(tmp_path, monkeypatch):
+    store = SeenStore(tmp_path / "state.sqlite")
+    [first] = write_through([page(GOLDEN_PAGE)], tmp_path, store, input_key=_key("v1"))
+    assert first.outcome == "new"
+
+    from newsmirror.pipelines import extract as extract_module
+
+    def no_parsing(*args, **kwargs):
+        raise AssertionError("an unchanged input must not be parsed")
+
+    with monkeypatch.context() as m:
+        m.setattr(extract_module, "extract", no_parsing)
+        with pytest.raises(PageUnchanged) as unchanged:
+            write_through([page(GOLDEN_PAGE)], tmp_path, store, input_key=_key("v1"))
+    assert (unchanged.value.post_path, unchanged.value.url) == (POST, "https://www.cna.com.tw/news/aopl/202309110310.aspx")
+
+    # a post edited by hand is rewritten from the same input
+    (tmp_path / POST).write_text("edited by hand\n")
+    [again] = write_through([page(GOLDEN_PAGE)], tmp_path, store, input_key=_key("v1"))
+    assert again.outcome == "updated"
+    assert (tmp_path / POST).read_bytes() == (FIXTURES / "seed/expected_clean.md").read_bytes()
+
+    # new code (or other options) means a new key: the page is parsed again, the post is unchanged
+    [newcode] = write_through([page(GOLDEN_PAGE)], tmp_path, store, input_key=_key("v2"))
+    assert newcode.outcome == "unchanged"
+
+
+def test_runtime_input_key_covers_bytes_url_label_and_options(tmp_path):
+    from newsmirror.report import RunReport
+    from newsmirror.runtime import Runtime
+
+    def runtime(**kw):
+        base = dict(output=tmp_path, label=None, filename_style="id", body_format="html", dry_run=False,
+                    show_diff=False, state_path=None, report=RunReport())
+        return Runtime(**{**base, **kw})
+
+    p = page(GOLDEN_PAGE)
+    key = runtime().input_key(p)
+    assert key == runtime().input_key(page(GOLDEN_PAGE))
+    assert key != runtime(body_format="markdown").input_key(p)
+    assert key != runtime(label="x").input_key(p)
+    assert key != runtime().input_key(page(GOLDEN_PAGE, url="https://elsewhere/"))
+    assert key != runtime().input_key(page(GOLDEN_PAGE, label="x"))
+    assert key != runtime().input_key(Page(url=p.url, body=p.body + b" ", origin=p.origin))

@@ -72,13 +72,13 @@ class WritePipeline:
         # (so the next crawl refetches only when the source announces something newer still)
         newest = max((t for t in (item.modified, item.hint_modified) if t is not None), default=None)
         modified = utc_iso_ms(newest) if newest else None
-        if (
-            record
-            and record.content_hash == digest
-            and record.post_path == item.post_path
-            and record.modified == modified
-        ):
-            return
+        unchanged = record is not None and (record.content_hash, record.post_path, record.modified) == (
+            digest,
+            item.post_path,
+            modified,
+        )
+        if unchanged and (not item.input_key or self.store.article_for_input(item.input_key)):
+            return  # nothing new to remember
         self.store.put(
             SeenRecord(
                 site=item.site,
@@ -90,7 +90,8 @@ class WritePipeline:
                 modified=modified,
                 content_hash=digest,
                 updated_at=iso_utc(),
-            )
+            ),
+            input_key=item.input_key or None,
         )
 
     @staticmethod

@@ -45,6 +45,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
         fetched_at=page.fetched_at or datetime.now(timezone.utc),
         origin=page.origin or page.url,
         hint_modified=page.hint_modified,
+        input_key=page.input_key,
         **fields,
     )
 
