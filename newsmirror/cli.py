@@ -175,8 +175,15 @@ def run_spider(spider: Any, settings: Any, report: Any, **kwargs: Any) -> None:
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(spider)
     crawler.newsmirror_report = report  # Runtime.of(crawler) picks it up
-    process.crawl(crawler, **kwargs)
+    errors: list[str] = []
+
+    def crashed(failure: Any) -> None:  # the crawl itself failed (not one page): no summary to trust
+        errors.append(f"{failure.type.__name__}: {failure.getErrorMessage()}")
+
+    process.crawl(crawler, **kwargs).addErrback(crashed)
     process.start()
+    if errors:
+        raise CannotRun(f"the crawl stopped: {errors[0]}")
     if crawler.spider is None and report.processed == 0:
         raise CannotRun("the spider could not start (see the log above)")
 

@@ -140,6 +140,12 @@ def _use_redis(settings: Any, args: argparse.Namespace) -> None:
         import scrapy_redis  # noqa: F401
     except ImportError as exc:
         raise CannotRun("--redis needs scrapy-redis: pip install 'newsmirror[redis]'") from exc
+    import redis
+
+    try:
+        redis.Redis.from_url(args.redis, socket_connect_timeout=5).ping()
+    except (redis.RedisError, ValueError) as exc:
+        raise CannotRun(f"cannot reach Redis at {args.redis}: {exc}") from exc
     settings.set("SCHEDULER", "scrapy_redis.scheduler.Scheduler", priority="cmdline")
     settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="cmdline")
     settings.set("SCHEDULER_PERSIST", True, priority="cmdline")
