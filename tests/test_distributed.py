@@ -76,7 +76,6 @@ def test_unreachable_redis_exits_3_with_one_line(tmp_path):
     port = free_port()  # nothing listens there
     result = run_cli("worker", "--redis", f"redis://127.0.0.1:{port}/0", "-o", str(tmp_path))
     assert result.returncode == 3
-    assert result.stderr.strip().splitlines() == [
-        f"newsmirror: cannot run: cannot reach Redis at redis://127.0.0.1:{port}/0: "
-        f"Error 111 connecting to 127.0.0.1:{port}. Connection refused."
-    ]
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"newsmirror: cannot run: cannot reach Redis at redis://127.0.0.1:{port}/0: ")
+    assert "refused" in line.lower()
