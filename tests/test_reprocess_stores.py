@@ -12,6 +12,9 @@ from helpers import FAST, run_cli
 from loopback import LoopbackSite
 from test_crawl import PAGES, serve, sources_file
 
+from newsmirror.stores import StoredPage, iter_stored_pages
+from newsmirror.stores.httpcache import read_cache_entry
+
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
@@ -87,19 +90,22 @@ def test_corrupt_cache_entry_and_truncated_warc_are_reported_per_record(crawled,
     import shutil
 
     shutil.copytree(out / ".newsmirror/httpcache", cache)
-    bodies = sorted(cache.rglob("response_body"), key=lambda p: p.stat().st_size, reverse=True)
-    broken = bodies[0]  # the biggest body: an article page
-    broken.write_bytes(b"")
-    os.remove(broken.parent / "pickled_meta")
     warc = tmp_path / "cut.warc.gz"
     data = (tmp / "crawl.warc.gz").read_bytes()
     warc.write_bytes(data[: len(data) * 2 // 3])  # a crawl killed while writing
+    in_cut_warc = {r.url for r in iter_stored_pages(warc) if isinstance(r, StoredPage)}
+    # break the cache entry of an article the cut WARC still has, so every article stays readable
+    entries = [e.parent for e in sorted(cache.rglob("pickled_meta"))]
+    broken = next(e for e in entries if "/news/" in (read_cache_entry(e).url or "")
+                  and read_cache_entry(e).url in in_cut_warc)
+    (broken / "response_body").write_bytes(b"")
+    os.remove(broken / "pickled_meta")
 
     fresh = tmp_path / "fresh"
     result = run_cli("reprocess", str(cache), str(warc), "-o", str(fresh))
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
-    assert any(str(broken.parent) in line for line in errors)
+    assert any(str(broken) in line for line in errors)
     assert any(str(warc) in line and "truncated" in line for line in errors)
     # everything readable still became a post, identical to the crawl's
     written = posts_of(fresh)
