@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,29 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
     return settings
 
 
+@contextmanager
+def output_lock(args: argparse.Namespace, settings: Any = None) -> Iterator[None]:
+    """One writing run per output folder: a second one exits 3 instead of racing the first.
+
+    A dry run writes nothing, so it takes no lock (and creates no lock file)."""
+    if getattr(args, "dry_run", False):
+        yield
+        return
+    from .lock import LockHeld, RunLock
+
+    lock = RunLock(Path(args.output) / ".newsmirror" / "run.lock")
+    try:
+        lock.acquire()
+    except LockHeld as exc:
+        raise CannotRun(f"another run is using {args.output}: {exc}") from exc
+    if settings is not None:
+        settings.set("NEWSMIRROR_EXCLUSIVE", True, priority="cmdline")  # may clean up after killed runs
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def run_spider(spider: Any, settings: Any, report: Any, **kwargs: Any) -> None:
     """Run one spider to completion in this process."""
     from scrapy.crawler import CrawlerProcess
@@ -210,17 +234,21 @@ def finish(report: Any, args: argparse.Namespace) -> int:
 def cmd_mirror(args: argparse.Namespace) -> int:
     from .spiders.url import UrlSpider
 
-    report = _report(args, expected=len(args.urls))
-    run_spider(UrlSpider, scrapy_settings(args), report, urls=args.urls, label=args.label)
-    return finish(report, args)
+    settings = scrapy_settings(args)
+    with output_lock(args, settings):
+        report = _report(args, expected=len(args.urls))
+        run_spider(UrlSpider, settings, report, urls=args.urls, label=args.label)
+        return finish(report, args)
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from .spiders.cache import CacheSpider
 
-    report = _report(args)
-    run_spider(CacheSpider, scrapy_settings(args), report, paths=args.paths, label=args.label)
-    return finish(report, args)
+    settings = scrapy_settings(args)
+    with output_lock(args, settings):
+        report = _report(args)
+        run_spider(CacheSpider, settings, report, paths=args.paths, label=args.label)
+        return finish(report, args)
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
@@ -229,7 +257,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
     from .state import SeenStore
 
     out = Path(args.output)
-    with SeenStore(args.state or default_state_path(out)) as store:
+    with output_lock(args), SeenStore(args.state or default_state_path(out)) as store:
         result = archive_posts(out, args.older_than, store, dry_run=args.dry_run)
     verb = "would move" if args.dry_run else "moved"
     for old, new in result.moved:

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .cli import CannotRun, UsageError, _report, finish, run_spider, scrapy_settings
+from .cli import CannotRun, UsageError, _report, finish, output_lock, run_spider, scrapy_settings
 
 
 def add_crawl_arguments(p: argparse.ArgumentParser) -> None:
@@ -158,26 +158,19 @@ def _use_redis(settings: Any, args: argparse.Namespace) -> None:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from .lock import LockHeld, RunLock
     from .spiders.discover import DiscoverSpider
 
     sources = _sources(args)
     since = _since(args)
     settings = _crawl_settings(args)
-    try:
-        lock = RunLock(Path(args.output) / ".newsmirror" / "run.lock")
-        lock.acquire()
-    except LockHeld as exc:
-        raise CannotRun(f"another run is using {args.output}: {exc}") from exc
-    try:
+    with output_lock(args, settings):
         report = _report(args)
         run_spider(DiscoverSpider, settings, report, sources=sources, since=since, label=args.label)
         return finish(report, args)
-    finally:
-        lock.release()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """Workers share OUT with each other and the crawl, so they take no run lock."""
     from .spiders.discover import DiscoverSpider
 
     sources = _sources(args)

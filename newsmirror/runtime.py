@@ -45,6 +45,7 @@ class Runtime:
     show_diff: bool
     state_path: Path | None
     report: RunReport
+    exclusive: bool = False  # this process holds the output's run lock
     _store: SeenStore | None = None
     _fingerprint: str = ""
 
@@ -76,6 +77,7 @@ class Runtime:
             show_diff=settings.getbool("NEWSMIRROR_DIFF"),
             state_path=Path(state) if state else default_state_path(output),
             report=report or RunReport(),
+            exclusive=settings.getbool("NEWSMIRROR_EXCLUSIVE"),
         )
 
     @property

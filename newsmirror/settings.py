@@ -57,3 +57,4 @@ NEWSMIRROR_STATE = None  # seen-store path; default OUTPUT/.newsmirror/state.sql
 NEWSMIRROR_DRY_RUN = False
 NEWSMIRROR_DIFF = False
 NEWSMIRROR_WARC = None  # write every response to this .warc.gz
+NEWSMIRROR_EXCLUSIVE = False  # set by the CLI while it holds the run lock

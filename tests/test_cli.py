@@ -155,3 +155,18 @@ def test_readme_quick_start_reprocesses_the_bundled_pages(tmp_path):
     names = sorted(p.name for p in (tmp_path / "_posts").glob("*.md"))
     assert len(names) == 8 and names[0] == "2013-08-13-cna-201308130021.md"
     assert (tmp_path / POST).read_bytes() == GOLDEN_POST.read_bytes()
+
+
+def test_writing_commands_respect_the_run_lock(tmp_path):
+    from newsmirror.lock import RunLock
+
+    out = tmp_path / "out"
+    with RunLock(out / ".newsmirror" / "run.lock"):
+        for args in (["reprocess", str(GOLDEN_PAGE)], ["mirror", "http://127.0.0.1:9/x"],
+                     ["archive", "--older-than", "1"]):
+            result = run_cli(*args, "-o", str(out))
+            assert result.returncode == 3, (args, result.stderr)
+            assert f"cannot run: another run is using {out}" in result.stderr
+        # a dry run writes nothing, so it needs no lock
+        assert run_cli("reprocess", str(GOLDEN_PAGE), "-o", str(out), "--dry-run").returncode == 0
+    assert not (out / "_posts").exists()

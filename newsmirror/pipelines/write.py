@@ -28,22 +28,25 @@ class WritePipeline:
         body_format: str = "html",
         dry_run: bool = False,
         show_diff: bool = False,
+        exclusive: bool = False,
     ) -> None:
         self.store = store
         self.output = output
         self.body_format = body_format
         self.dry_run = dry_run
         self.show_diff = show_diff
+        self.exclusive = exclusive
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> WritePipeline:
         rt = Runtime.of(crawler)
-        return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff)
+        return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff, rt.exclusive)
 
     def open_spider(self, spider: Any = None) -> None:
-        """Remove temp files a killed run left behind (a run lock keeps other writers out)."""
+        """Remove temp files a killed run left behind -- only while holding the output's run lock,
+        so no other writer (a distributed worker, say) can have a write in flight."""
         posts = self.output / "_posts"
-        if posts.is_dir() and not self.dry_run:
+        if posts.is_dir() and self.exclusive and not self.dry_run:
             for leftover in posts.glob(".*.tmp"):
                 leftover.unlink(missing_ok=True)
 
