@@ -218,3 +218,16 @@ def test_server_error_then_success_is_retried_and_default_warc_is_per_run(site, 
     again = run_cli("reprocess", str(warc), "-o", str(tmp_path / "again"))
     assert again.returncode == 0, again.stderr
     assert posts(tmp_path / "again") == posts(out)
+
+
+def test_a_deleted_post_is_fetched_and_written_again(site, tmp_path):
+    serve(site)
+    out, _ = crawl(site, tmp_path)
+    victim = out / "_posts/2023-08-23-cna-202308230192.md"
+    good = victim.read_bytes()
+    victim.unlink()
+    _, result = crawl(site, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert victim.read_bytes() == good
+    assert site.hits("/news/acn/202308230192.aspx") == 2
+    assert article_hits(site) == len(PAGES) + 1

@@ -103,15 +103,17 @@ class DiscoverSpider(NewsSpider):
             self._skip_once(entry.url, "older than --since")  # another source may announce it newer
             return None
         self.decided.add(entry.url)
+        runtime = Runtime.of(self.crawler)
         key = key_from_url(source.parser, entry.url)
-        record = Runtime.of(self.crawler).store.get(*key) if key else None
+        record = runtime.store.get(*key) if key else None
         refetch = False
         if record is not None:
             known = parse_datetime(record.modified or record.published)
-            if not (entry.modified and known and entry.modified > known):
+            newer = bool(entry.modified and known and entry.modified > known)
+            if not newer and (runtime.output / record.post_path).is_file():
                 report.done("unchanged", entry.url, record.post_path)
                 return None
-            refetch = True  # the source announces a newer version
+            refetch = True  # the source announces a newer version, or the post file is gone
         return scrapy.Request(
             entry.url,
             callback=self.parse_article,
