@@ -163,3 +163,13 @@ def test_runtime_input_key_covers_bytes_url_label_and_options(tmp_path):
     assert key != runtime().input_key(page(GOLDEN_PAGE, url="https://elsewhere/"))
     assert key != runtime().input_key(page(GOLDEN_PAGE, label="x"))
     assert key != runtime().input_key(Page(url=p.url, body=p.body + b" ", origin=p.origin))
+
+
+def test_lost_state_still_finds_the_post_of_the_same_article(tmp_path):
+    write_through([page(GOLDEN_PAGE)], tmp_path, SeenStore.memory())
+    # the state file is gone and CNA moved the publication time past midnight UTC
+    moved = GOLDEN_PAGE.read_text(encoding="utf-8").replace("2023-09-11T20:40:00+08:00", "2023-09-12T09:00:00+08:00")
+    [art] = write_through([Page(url="file:///moved.html", body=moved.encode())], tmp_path, SeenStore.memory())
+    assert art.post_path == POST and art.outcome == "updated"
+    assert sorted(p.name for p in (tmp_path / "_posts").iterdir()) == [Path(POST).name]
+    assert "date: 2023-09-12T01:00:00.000Z" in (tmp_path / POST).read_text(encoding="utf-8")

@@ -7,16 +7,18 @@ copy of an article already handled (e.g. found in two feeds) is skipped.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
+from ..archive import ARCHIVE_DIR, POSTS_DIR
 from ..items import Article
 from ..report import PageSkipped
 from ..runtime import Runtime
 from ..state import SeenStore
-from ..writer import post_filename
+from ..writer import post_filename, slug_for
 
-POSTS_DIR = "_posts"
+_DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-(?P<slug>.+)\.md$")
 
 
 class DedupePipeline:
@@ -25,6 +27,7 @@ class DedupePipeline:
         self.output = output
         self.filename_style = filename_style
         self.seen_this_run: dict[tuple[str, str], str] = {}
+        self._by_slug: dict[str, str] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> DedupePipeline:
@@ -43,11 +46,30 @@ class DedupePipeline:
         return item
 
     def new_path(self, article: Article) -> str:
+        if self.filename_style == "id":
+            # no seen-store row (a lost or new state file): an existing post of this article keeps
+            # its file even if the publication date, and so the date prefix, has changed since
+            existing = self.posts_by_slug().get(slug_for(article))
+            if existing:
+                return existing
         path = f"{POSTS_DIR}/{post_filename(article, self.filename_style)}"
         if self.filename_style == "title" and self._taken(path):
             # another article has this title on this day: keep both, disambiguated by id
             path = path[: -len(".md")] + f"-{article.article_id}.md"
         return path
+
+    def posts_by_slug(self) -> dict[str, str]:
+        """``cna-202309110310`` -> ``_posts/2023-09-11-cna-202309110310.md`` for the posts on disk
+        (``_posts/`` and ``archived/*/``), read once per run."""
+        if self._by_slug is None:
+            self._by_slug = {}
+            folders = [self.output / POSTS_DIR, *sorted((self.output / ARCHIVE_DIR).glob("*"))]
+            for folder in folders:
+                for path in sorted(folder.glob("*.md")) if folder.is_dir() else ():
+                    m = _DATED_NAME.match(path.name)
+                    if m:
+                        self._by_slug.setdefault(m["slug"], path.relative_to(self.output).as_posix())
+        return self._by_slug
 
     def _taken(self, path: str) -> bool:
         return (self.output / path).exists() or self.store.by_post_path(path) is not None
