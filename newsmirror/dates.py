@@ -126,3 +126,8 @@ def epoch_ms(value: datetime) -> int:
     """Milliseconds since the epoch, computed exactly (no float rounding)."""
     delta = value.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def to_ms(value: datetime) -> datetime:
+    """The same instant, cut to the millisecond precision posts and the seen-store keep."""
+    return value.replace(microsecond=value.microsecond // 1000 * 1000)

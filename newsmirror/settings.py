@@ -42,6 +42,7 @@ DOWNLOAD_TIMEOUT = 30
 HTTPCACHE_ENABLED = False
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_POLICY = "newsmirror.httpcache.StoreOnlyPolicy"  # an archive: always fetch, always store
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 500, 502, 503, 504]
 
 FEED_EXPORT_ENCODING = "utf-8"

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS seen (
     modified     TEXT,
     content_hash TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
+    fetched_at   TEXT,
     PRIMARY KEY (site, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_post_path ON seen (post_path);
@@ -44,13 +45,16 @@ CREATE TABLE IF NOT EXISTS inputs (
     site         TEXT NOT NULL,
     article_id   TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS inputs_article ON inputs (site, article_id);
 """
 
-_COLUMNS = "site, article_id, url, post_path, title, published, modified, content_hash, updated_at"
+_COLUMNS = (
+    "site, article_id, url, post_path, title, published, modified, content_hash, updated_at, fetched_at"
+)
 # Module-level so the tests can EXPLAIN exactly the statements the store runs.
 GET_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? AND article_id = ?"
 BY_POST_PATH_SQL = f"SELECT {_COLUMNS} FROM seen WHERE post_path = ? ORDER BY updated_at DESC LIMIT 1"
-PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND article_id = ?"
 ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
 
@@ -80,6 +84,7 @@ class SeenRecord:
     modified: str | None  # the page's modification time (ISO UTC), if known
     content_hash: str  # sha256 hex of the rendered post bytes
     updated_at: str  # when this row was written (ISO UTC)
+    fetched_at: str | None = None  # when the page this post was made from was fetched (ISO UTC)
 
 
 class SeenStore:
@@ -145,6 +150,9 @@ class SeenStore:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(seen)")}
+            if "fetched_at" not in columns:  # a schema-1 store
+                conn.execute("ALTER TABLE seen ADD COLUMN fetched_at TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -220,10 +228,16 @@ class SeenStore:
             record.modified,
             record.content_hash,
             record.updated_at,
+            record.fetched_at,
         )
         with self._write():
             self._conn.execute(PUT_SQL, values)
             if input_key:
+                # only the input that made the current post is kept: a hit then really means
+                # "this post came from exactly these bytes", and the table stays one row per article
+                self._conn.execute(
+                    "DELETE FROM inputs WHERE site = ? AND article_id = ?", (record.site, record.article_id)
+                )
                 self._conn.execute(
                     "INSERT OR REPLACE INTO inputs (input_key, site, article_id) VALUES (?, ?, ?)",
                     (input_key, record.site, record.article_id),

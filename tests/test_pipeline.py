@@ -173,3 +173,28 @@ def test_lost_state_still_finds_the_post_of_the_same_article(tmp_path):
     assert art.post_path == POST and art.outcome == "updated"
     assert sorted(p.name for p in (tmp_path / "_posts").iterdir()) == [Path(POST).name]
     assert "date: 2023-09-12T01:00:00.000Z" in (tmp_path / POST).read_text(encoding="utf-8")
+
+
+def test_newest_capture_wins_whatever_the_reading_order(tmp_path):
+    from datetime import datetime, timezone
+
+    old = edited(title="舊標題")
+    old.fetched_at = datetime(2023, 9, 11, 13, 0, tzinfo=timezone.utc)
+    new = page(GOLDEN_PAGE)
+    new.fetched_at = datetime(2023, 9, 12, 13, 0, tzinfo=timezone.utc)
+    store = SeenStore.memory()
+    # both captures in one run (a WARC appends in time order), the older first
+    arts = write_through([old, new], tmp_path, store)
+    assert [a.outcome for a in arts] == ["new", "updated"]
+    assert (tmp_path / POST).read_bytes() == (FIXTURES / "seed/expected_clean.md").read_bytes()
+    # a later run over the old capture alone (say, after a parser fix) must not roll the post back
+    again = edited(title="舊標題")
+    again.fetched_at = old.fetched_at
+    with pytest.raises(PageSkipped, match="older capture"):
+        write_through([again], tmp_path, store)
+    # in one run, newest first: the older copy is skipped
+    other = tmp_path / "other"
+    arts = []
+    with pytest.raises(PageSkipped, match="already handled in this run"):
+        write_through([new, again], other, SeenStore.memory())
+    assert 'title: "越美產官峰會' in (other / POST).read_text(encoding="utf-8")

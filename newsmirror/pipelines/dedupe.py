@@ -8,16 +8,21 @@ copy of an article already handled (e.g. found in two feeds) is skipped.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from ..archive import ARCHIVE_DIR, POSTS_DIR
+from ..dates import parse_datetime, to_ms, utc_iso_ms
 from ..items import Article
 from ..report import PageSkipped
 from ..runtime import Runtime
 from ..state import SeenStore
 from ..writer import post_filename, slug_for
 
+# A live fetch is timed when its callback runs; the HTTP cache and WARC writer stamp the same
+# response a little earlier.  Times this close are one capture, not an older one.
+SAME_CAPTURE = timedelta(seconds=60)
 _DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-(?P<slug>.+)\.md$")
 
 
@@ -26,7 +31,7 @@ class DedupePipeline:
         self.store = store
         self.output = output
         self.filename_style = filename_style
-        self.seen_this_run: dict[tuple[str, str], str] = {}
+        self.seen_this_run: dict[tuple[str, str], tuple[str, datetime | None]] = {}
         self._by_slug: dict[str, str] | None = None
 
     @classmethod
@@ -38,10 +43,20 @@ class DedupePipeline:
         if not isinstance(item, Article):
             return item
         key = (item.site, item.article_id)
+        fetched = to_ms(item.fetched_at) if item.fetched_at else None
         if key in self.seen_this_run:
-            raise PageSkipped(f"same article as {self.seen_this_run[key]} already handled in this run")
-        self.seen_this_run[key] = item.origin or item.url
+            # e.g. two captures in one WARC: the newer one wins, whatever the reading order
+            origin, earlier = self.seen_this_run[key]
+            if not (fetched and earlier and fetched > earlier):
+                raise PageSkipped(f"same article as {origin} already handled in this run")
         record = self.store.get(*key)
+        made_from = parse_datetime(record.fetched_at) if record and record.fetched_at else None
+        if fetched and made_from and fetched < made_from - SAME_CAPTURE:
+            raise PageSkipped(
+                f"older capture ({utc_iso_ms(fetched)}) than the one {record.post_path} was made from "
+                f"({record.fetched_at})"
+            )
+        self.seen_this_run[key] = (item.origin or item.url, fetched)
         item.post_path = record.post_path if record else self.new_path(item)
         return item
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from ..dates import utc_iso_ms
 from ..items import Page
 from ..report import PageUnchanged
 from ..runtime import Runtime
-from ..state import SeenStore
+from ..state import SeenRecord, SeenStore, iso_utc
 
 
 class SkipUnchangedPipeline:
@@ -38,8 +40,27 @@ class SkipUnchangedPipeline:
         known = self.store.article_for_input(item.input_key)
         record = self.store.get(*known) if known else None
         if record is not None and self._intact(record.post_path, record.content_hash):
+            self._remember_newer_times(record, item)
             raise PageUnchanged(record.url, record.post_path)
         return item
+
+    def _remember_newer_times(self, record: SeenRecord, page: Page) -> None:
+        """The same bytes announced with a newer modification time (or fetched again): remember
+        the times, or every later crawl would fetch the article again."""
+        hint = utc_iso_ms(page.hint_modified) if page.hint_modified else None
+        fetched = utc_iso_ms(page.fetched_at) if page.fetched_at else None
+        newer_hint = hint is not None and (record.modified is None or hint > record.modified)
+        newer_fetch = fetched is not None and (record.fetched_at is None or fetched > record.fetched_at)
+        if newer_hint or newer_fetch:
+            self.store.put(
+                replace(
+                    record,
+                    modified=hint if newer_hint else record.modified,
+                    fetched_at=fetched if newer_fetch else record.fetched_at,
+                    updated_at=iso_utc(),
+                ),
+                input_key=page.input_key,
+            )
 
     def _intact(self, post_path: str, content_hash: str) -> bool:
         try:

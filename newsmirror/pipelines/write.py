@@ -75,12 +75,15 @@ class WritePipeline:
         # (so the next crawl refetches only when the source announces something newer still)
         newest = max((t for t in (item.modified, item.hint_modified) if t is not None), default=None)
         modified = utc_iso_ms(newest) if newest else None
-        unchanged = record is not None and (record.content_hash, record.post_path, record.modified) == (
-            digest,
-            item.post_path,
-            modified,
-        )
-        if unchanged and (not item.input_key or self.store.article_for_input(item.input_key)):
+        if record is not None and record.modified and (modified is None or modified < record.modified):
+            modified = record.modified  # nor a later announcement (same ISO format: strings compare)
+        fetched = utc_iso_ms(item.fetched_at) if item.fetched_at else None
+        if record is not None and record.fetched_at and (fetched is None or fetched < record.fetched_at):
+            fetched = record.fetched_at  # never forget a newer capture
+        same = (record.content_hash, record.post_path, record.modified, record.fetched_at) if record else None
+        if same == (digest, item.post_path, modified, fetched) and (
+            not item.input_key or self.store.article_for_input(item.input_key)
+        ):
             return  # nothing new to remember
         self.store.put(
             SeenRecord(
@@ -93,6 +96,7 @@ class WritePipeline:
                 modified=modified,
                 content_hash=digest,
                 updated_at=iso_utc(),
+                fetched_at=fetched,
             ),
             input_key=item.input_key or None,
         )

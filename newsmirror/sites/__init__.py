@@ -6,7 +6,7 @@ URL it was fetched from, so cached files and loopback test servers behave like t
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 
 from ..html import parse_html
 from ..items import Article, Page
@@ -42,7 +42,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
     label_fallback = fields.pop("label_fallback", "")
     return Article(
         label=page.label or default_label or parser.default_label or label_fallback,
-        fetched_at=page.fetched_at or datetime.now(timezone.utc),
+        fetched_at=page.fetched_at,
         origin=page.origin or page.url,
         hint_modified=page.hint_modified,
         input_key=page.input_key,

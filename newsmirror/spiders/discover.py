@@ -16,8 +16,16 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy.http import Response
 
-from ..dates import parse_datetime
-from ..discovery import DiscoveryError, Entry, parse_feed, parse_list_page, parse_since, parse_sitemap
+from ..dates import parse_datetime, to_ms
+from ..discovery import (
+    DiscoveryError,
+    Entry,
+    filter_since,
+    parse_feed,
+    parse_list_page,
+    parse_since,
+    parse_sitemap,
+)
 from ..runtime import Runtime
 from ..sites import key_from_url
 from ..sources import Source, load_sources
@@ -98,8 +106,7 @@ class DiscoverSpider(NewsSpider):
         if not _allowed(entry.url, source.allow_domains):
             self._skip_once(entry.url, f"outside allow_domains of source {source.name!r}")
             return None
-        announced = entry.modified or entry.published
-        if self.since and announced and announced < self.since:
+        if self.since and not filter_since([entry], self.since):
             self._skip_once(entry.url, "older than --since")  # another source may announce it newer
             return None
         self.decided.add(entry.url)
@@ -109,7 +116,7 @@ class DiscoverSpider(NewsSpider):
         refetch = False
         if record is not None:
             known = parse_datetime(record.modified or record.published)
-            newer = bool(entry.modified and known and entry.modified > known)
+            newer = bool(entry.modified and known and to_ms(entry.modified) > known)
             if not newer and (runtime.output / record.post_path).is_file():
                 report.done("unchanged", entry.url, record.post_path)
                 return None
