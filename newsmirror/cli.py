@@ -33,6 +33,16 @@ class UsageError(Exception):
     """The command line is wrong; exit code 2."""
 
 
+def _days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days >= 0, got {text!r}")
+    return value
+
+
 def _common(parser: argparse.ArgumentParser, output: bool = True) -> None:
     if output:
         parser.add_argument(
@@ -137,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--older-than", type=int, required=True, metavar="DAYS")
+    p.add_argument("--older-than", type=_days, required=True, metavar="DAYS")
     p.add_argument("-o", "--output", default="output", metavar="OUT")
     p.add_argument("--state", metavar="DB")
     p.add_argument("--dry-run", action="store_true")
@@ -166,6 +176,12 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
         if not sep or not name:
             raise UsageError(f"-s expects NAME=VALUE, got {item!r}")
         settings.set(name.strip(), value, priority="cmdline")
+    from .runtime import Runtime
+
+    try:
+        Runtime.from_settings(settings)  # NEWSMIRROR_* values are checked here, before Scrapy starts
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
     return settings
 
 

@@ -112,7 +112,7 @@ def _since(args: argparse.Namespace) -> datetime | None:
     try:
         return parse_since(args.since, datetime.now(timezone.utc))
     except ValueError as exc:
-        raise UsageError(f"--since: {exc}") from exc
+        raise UsageError(str(exc)) from exc
 
 
 def _crawl_settings(args: argparse.Namespace) -> Any:

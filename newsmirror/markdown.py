@@ -6,12 +6,17 @@ Markdown form, so their ``<iframe>`` is kept as raw HTML, which Jekyll passes th
 
 from __future__ import annotations
 
+import html
 import re
 
 from markdownify import MarkdownConverter
 
 
 class _PostConverter(MarkdownConverter):
+    def escape(self, text, parent_tags):
+        # Markdown passes raw HTML through: text that said "<script>" in the page must stay text
+        return super().escape(html.escape(text, quote=False), parent_tags) if text else ""
+
     def convert_figure(self, el, text, parent_tags=None, **kwargs):
         return f"\n\n{text.strip()}\n\n"
 
@@ -27,7 +32,9 @@ class _PostConverter(MarkdownConverter):
 
 
 def _raw_html(el) -> str:
-    attrs = "".join(f' {k}="{v if isinstance(v, str) else " ".join(v)}"' for k, v in el.attrs.items())
+    attrs = "".join(
+        f' {k}="{html.escape(v if isinstance(v, str) else " ".join(v))}"' for k, v in el.attrs.items()
+    )
     return f"<iframe{attrs}></iframe>"
 
 

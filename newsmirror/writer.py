@@ -102,8 +102,10 @@ def _plain_is_safe(value: str, flow: bool) -> bool:
 
 
 def markdown_link_text(title: str) -> str:
-    """The title as Markdown link text: one line, brackets and backslashes escaped."""
+    """The title as Markdown link text: one line, brackets and backslashes escaped, and no raw
+    HTML (``<`` and ``>`` as entities, ``&`` too where it would start an entity)."""
     one_line = re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", title).strip()
+    one_line = re.sub(r"&(?=#?\w+;)", "&amp;", one_line).replace("<", "&lt;").replace(">", "&gt;")
     return re.sub(r"([\\\[\]])", r"\\\1", one_line)
 
 

@@ -170,3 +170,14 @@ def test_writing_commands_respect_the_run_lock(tmp_path):
         # a dry run writes nothing, so it needs no lock
         assert run_cli("reprocess", str(GOLDEN_PAGE), "-o", str(out), "--dry-run").returncode == 0
     assert not (out / "_posts").exists()
+
+
+def test_bad_option_values_are_usage_errors(tmp_path):
+    bad_days = run_cli("archive", "--older-than", "-1", "-o", str(tmp_path))
+    assert bad_days.returncode == 2 and "expected a whole number of days >= 0, got '-1'" in bad_days.stderr
+    bad_setting = run_cli("reprocess", str(GOLDEN_PAGE), "-o", str(tmp_path), "-s", "NEWSMIRROR_FILENAME=foo")
+    assert bad_setting.returncode == 2 and "NEWSMIRROR_FILENAME must be one of" in bad_setting.stderr
+    bad_since = run_cli("crawl", "--since", "yesterday", "-o", str(tmp_path))
+    assert bad_since.returncode == 2
+    assert bad_since.stderr.splitlines()[-1].startswith("newsmirror: error: --since 'yesterday': expected an age")
+    assert not (tmp_path / "_posts").exists()

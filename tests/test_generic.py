@@ -41,3 +41,15 @@ def test_generic_page_without_date_is_an_error():
         from newsmirror.pipelines import ExtractPipeline
 
         ExtractPipeline().process_item(Page(url="https://news.example.org/x", body=html.encode()))
+
+
+def test_naive_times_of_unknown_sites_are_utc_wherever_they_come_from():
+    from newsmirror.items import Page
+    from newsmirror.pipelines import ExtractPipeline
+
+    meta = PAGE.read_text().replace("2026-11-20T09:15:00+01:00", "2026-11-20T09:15:00")
+    timed = PAGE.read_text().replace('<meta property="article:published_time" content="2026-11-20T09:15:00+01:00">', "")
+    timed = timed.replace("<h1>Harbour", '<time datetime="2026-11-20T09:15:00">20 Nov</time><h1>Harbour')
+    results = [ExtractPipeline().process_item(Page(url="https://news.example.org/x", body=h.encode())).published
+               for h in (meta, timed)]
+    assert [r.isoformat() for r in results] == ["2026-11-20T09:15:00+00:00"] * 2

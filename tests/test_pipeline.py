@@ -198,3 +198,28 @@ def test_newest_capture_wins_whatever_the_reading_order(tmp_path):
     with pytest.raises(PageSkipped, match="already handled in this run"):
         write_through([new, again], other, SeenStore.memory())
     assert 'title: "越美產官峰會' in (other / POST).read_text(encoding="utf-8")
+
+
+def test_page_cut_off_mid_text_never_replaces_the_complete_post(tmp_path):
+    store = SeenStore.memory()
+    write_through([page(GOLDEN_PAGE)], tmp_path, store)
+    html = GOLDEN_PAGE.read_bytes()
+    cut = html[: html.index("雙方企業代表".encode())]  # a download that stopped after two paragraphs
+    with pytest.raises(PageFailed, match="truncated page"):
+        write_through([Page(url="file:///cut.html", body=cut)], tmp_path, store)
+    assert (tmp_path / POST).read_bytes() == (FIXTURES / "seed/expected_clean.md").read_bytes()
+
+
+def test_only_old_temp_files_are_cleaned_and_only_under_the_lock(tmp_path):
+    from newsmirror.pipelines import WritePipeline
+
+    posts = tmp_path / "_posts"
+    posts.mkdir()
+    old, fresh = posts / ".2023-09-11-cna-1.md.abc.tmp", posts / ".2023-09-11-cna-2.md.def.tmp"
+    old.write_text("half")
+    fresh.write_text("half")
+    os.utime(old, (1_000_000, 1_000_000))
+    WritePipeline(SeenStore.memory(), tmp_path, exclusive=False).open_spider()
+    assert old.exists()
+    WritePipeline(SeenStore.memory(), tmp_path, exclusive=True).open_spider()
+    assert not old.exists() and fresh.exists()

@@ -131,3 +131,15 @@ def test_markdown_body_keeps_header_and_images():
     assert "\n\n*到訪越南的美國總統拜登" in body
     assert body.rstrip().endswith("（編輯：陳惠珍）1120911")
     assert "<div>" not in body and "<p>" not in body
+
+
+def test_no_raw_html_from_text_in_the_link_line_or_markdown_body():
+    art = make(title="新聞 <img src=x onerror=alert(1)> &amp; A&B",
+               body='<p>公式 &lt;script&gt;alert(1)&lt;/script&gt; 結束</p>'
+                    '<iframe src="https://www.youtube.com/embed/x" title="a&quot; onload=&quot;alert(1)"></iframe>')
+    html_post = render_post(art)
+    assert "\n[新聞 &lt;img src=x onerror=alert(1)&gt; &amp;amp; A&B](" in html_post
+    md = render_post(art, "markdown")
+    assert "公式 &lt;script&gt;alert(1)&lt;/script&gt; 結束" in md and "<script>" not in md
+    assert 'title="a&quot; onload=&quot;alert(1)"' in md
+    assert frontmatter.loads(md)["title"] == "新聞 <img src=x onerror=alert(1)> &amp; A&B"

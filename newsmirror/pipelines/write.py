@@ -6,9 +6,11 @@ same input is a no-op on disk.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,8 @@ from ..items import Article
 from ..runtime import Runtime
 from ..state import SeenRecord, SeenStore, iso_utc
 from ..writer import render_post
+
+STALE_TEMP_S = 600  # a temp file untouched this long belongs to a dead process
 
 
 class WritePipeline:
@@ -43,12 +47,16 @@ class WritePipeline:
         return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff, rt.exclusive)
 
     def open_spider(self, spider: Any = None) -> None:
-        """Remove temp files a killed run left behind -- only while holding the output's run lock,
-        so no other writer (a distributed worker, say) can have a write in flight."""
+        """Remove temp files a killed run left behind.  Only while holding the output's run lock,
+        and only old ones: a distributed worker (which takes no lock) may have a write in flight."""
         posts = self.output / "_posts"
-        if posts.is_dir() and self.exclusive and not self.dry_run:
-            for leftover in posts.glob(".*.tmp"):
-                leftover.unlink(missing_ok=True)
+        if not (posts.is_dir() and self.exclusive and not self.dry_run):
+            return
+        cutoff = time.time() - STALE_TEMP_S
+        for leftover in posts.glob(".*.tmp"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, Article):

@@ -35,6 +35,10 @@ def extract(page: Page, default_label: str | None = None) -> Article:
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
     meta = read_meta(doc, page.url)
     parser = next(p for p in PARSERS if p.matches(doc, meta, page.url))
+    if getattr(parser, "complete_pages_only", False) and b"</html" not in page.body[-4096:].lower():
+        # lxml closes whatever a cut-off download left open: without this, a page truncated in
+        # the middle of the text would parse as a shorter article and replace the complete post
+        raise NotAnArticle("truncated page: the HTML does not end with </html>")
     fields = parser.parse(doc, meta, page.url)
     published: datetime = fields["published"]
     if published.tzinfo is None:  # parsers must return aware times; be strict rather than guess

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
@@ -32,9 +32,25 @@ class PageMeta:
     og_url: str | None
     og_title: str | None
     og_image: str | None
-    published: datetime | None
-    modified: datetime | None
+    published_texts: tuple[str, ...]  # machine-readable dates, most trusted first
+    modified_texts: tuple[str, ...]
     jsonld: dict[str, Any] | None  # the NewsArticle / Article object, if any
+
+    def published(self, local: tzinfo) -> datetime | None:
+        """The first readable publication date; a time without offset is taken in ``local``
+        (the site's zone: pages state times the way their readers read them)."""
+        return _first_date(self.published_texts, local)
+
+    def modified(self, local: tzinfo) -> datetime | None:
+        return _first_date(self.modified_texts, local)
+
+
+def _first_date(texts: tuple[str, ...], local: tzinfo) -> datetime | None:
+    for text in texts:
+        value = parse_datetime(text, default_tz=local)
+        if value is not None:
+            return value
+    return None
 
 
 class SiteParser(Protocol):
@@ -96,21 +112,23 @@ def read_meta(doc: etree._Element, url: str) -> PageMeta:
             canonical = urljoin(url, link.get("href").strip())
             break
     og_url = meta_content(doc, "og:url")
-    published = parse_datetime(meta_content(doc, "article:published_time"))
-    modified = parse_datetime(meta_content(doc, "article:modified_time"))
-    if jsonld:
-        published = published or parse_datetime(str(jsonld.get("datePublished") or ""))
-        modified = modified or parse_datetime(str(jsonld.get("dateModified") or ""))
-    published = published or parse_datetime(
-        meta_content(doc, "datePublished", "pubdate", "date", "DC.date.issued", "og:article:published_time")
+    ld = jsonld or {}
+    published = (
+        meta_content(doc, "article:published_time"),
+        str(ld.get("datePublished") or ""),
+        meta_content(doc, "datePublished", "pubdate", "date", "DC.date.issued", "og:article:published_time"),
     )
-    modified = modified or parse_datetime(meta_content(doc, "dateModified"))
+    modified = (
+        meta_content(doc, "article:modified_time"),
+        str(ld.get("dateModified") or ""),
+        meta_content(doc, "dateModified"),
+    )
     return PageMeta(
         canonical=canonical,
         og_url=urljoin(url, og_url) if og_url else None,
         og_title=meta_content(doc, "og:title"),
         og_image=meta_content(doc, "og:image"),
-        published=published,
-        modified=modified,
+        published_texts=tuple(t for t in published if t),
+        modified_texts=tuple(t for t in modified if t),
         jsonld=jsonld,
     )

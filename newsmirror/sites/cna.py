@@ -25,7 +25,7 @@ from typing import Any
 import lxml.html
 from lxml import etree
 
-from ..dates import parse_datetime
+from ..dates import TAIPEI, parse_datetime
 from ..html import inner_html, parse_fragment, select, text_of, tidy_whitespace, to_html
 from .base import NotAnArticle, PageMeta, first
 
@@ -127,6 +127,7 @@ class CNAParser:
 
     key = "cna"
     default_label = DEFAULT_LABEL
+    complete_pages_only = True  # every CNA page of every era ends with </html>
 
     def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool:
         for candidate in (meta.canonical, meta.og_url, url):
@@ -177,13 +178,13 @@ class CNAParser:
         return title
 
     def published(self, doc: etree._Element, meta: PageMeta, layout: Layout) -> datetime:
-        value = meta.published or self._visible_time(doc, layout.published_text, "datetime")
+        value = meta.published(TAIPEI) or self._visible_time(doc, layout.published_text, "datetime")
         if value is None:
             raise NotAnArticle("no readable publication date on the page")
         return value
 
     def modified(self, doc: etree._Element, meta: PageMeta, layout: Layout) -> datetime | None:
-        return meta.modified or self._visible_time(doc, layout.modified_text, "datetime")
+        return meta.modified(TAIPEI) or self._visible_time(doc, layout.modified_text, "datetime")
 
     def body(self, doc: etree._Element, layout: Layout) -> str:
         blocks: list[str] = []
@@ -205,7 +206,7 @@ class CNAParser:
         el = first(doc, css)
         if el is None:
             return None
-        return parse_datetime(el.get(attr)) or parse_datetime(text_of(el))
+        return parse_datetime(el.get(attr), TAIPEI) or parse_datetime(text_of(el), TAIPEI)
 
     def _children(self, container: etree._Element, layout: Layout) -> list[str]:
         out: list[str] = []

@@ -36,7 +36,7 @@ class GenericParser:
         title = self.title(doc, meta)
         # Only dates the page states in markup count.  trafilatura/htmldate would also guess one
         # from the URL (/2026/11/ -> 1 November): a wrong date is worse than an error.
-        published = meta.published or self.time_element(doc)
+        published = meta.published(UTC) or self.time_element(doc)
         body_html = self.body(doc)
         if published is None:
             raise NotAnArticle("no readable publication date on the page")
@@ -47,7 +47,7 @@ class GenericParser:
             "category": "",
             "title": title,
             "published": published,
-            "modified": meta.modified,
+            "modified": meta.modified(UTC),
             "body_html": body_html,
             "label_fallback": site,
         }
