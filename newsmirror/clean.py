@@ -216,7 +216,51 @@ def _drop_foreign_iframes(root: etree._Element) -> None:
             iframe.text = None
 
 
+_BLOCK_TAGS = frozenset(
+    [
+        "p",
+        "div",
+        "figure",
+        "figcaption",
+        "picture",
+        "source",
+        "img",
+        "iframe",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "caption",
+        "blockquote",
+        "hr",
+        "br",
+        "section",
+        "article",
+    ]
+)
+_BETWEEN_TAGS = re.compile(r"(<(/?)([a-zA-Z0-9]+)[^>]*>)\s*\n\s*(?=<(/?)([a-zA-Z0-9]+))")
+
+
 def _one_line(html: str) -> str:
-    """Whitespace between tags goes; remaining line breaks become spaces."""
-    html = re.sub(r">\s*\n\s*<", "><", html)
+    """One line: a line break between two tags goes if one of them is a block tag (layout
+    whitespace) and becomes a space between inline ones (``<b>Taipei</b> <i>Times</i>``); other
+    line breaks become spaces."""
+
+    def between(m: re.Match[str]) -> str:
+        block = m.group(3).lower() in _BLOCK_TAGS or m.group(5).lower() in _BLOCK_TAGS
+        return m.group(1) if block else m.group(1) + " "
+
+    html = _BETWEEN_TAGS.sub(between, html)
     return re.sub(r"\s*\n\s*", " ", html).strip()

@@ -21,9 +21,23 @@ from .writer import BODY_FORMATS, FILENAME_STYLES
 STATE_DIR = ".newsmirror"
 
 
+# Libraries whose output ends up in the posts: an upgrade may change bytes, so it changes keys.
+_OUTPUT_LIBRARIES = ("lxml", "nh3", "markdownify", "PyYAML", "w3lib", "trafilatura")
+
+
 def _code_fingerprint(*options: str | None) -> str:
-    """Hash of the package's own files and the options: a parser fix changes every input key."""
-    digest = hashlib.sha256(repr(options).encode())
+    """Hash of the package's own files, the libraries that shape the output and the options:
+    a parser fix or a library upgrade changes every input key."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def lib_version(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+
+    libraries = [(name, lib_version(name)) for name in _OUTPUT_LIBRARIES]
+    digest = hashlib.sha256(repr((options, libraries)).encode())
     package = Path(__file__).parent
     for path in sorted(package.rglob("*")):
         if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
@@ -89,12 +103,13 @@ class Runtime:
         return self._store
 
     def input_key(self, page: Page) -> str:
-        """Identifies an input *and* everything that shapes its post: the page's URL, label and
-        bytes, this newsmirror's code and the output options.  Same key, same post bytes."""
+        """Identifies an input *and* everything that shapes its post: the page's URL, label,
+        declared encoding and bytes, this newsmirror's code, the output libraries' versions and
+        the output options."""
         if not self._fingerprint:
             self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format)
         digest = hashlib.sha256(self._fingerprint.encode())
-        for part in (page.url, page.label or ""):
+        for part in (page.url, page.label or "", page.encoding or ""):
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
         digest.update(page.body)
         return digest.hexdigest()

@@ -162,7 +162,39 @@ def title_slug(title: str, limit: int = 50) -> str:
     text = text.replace("/", "--")
     text = re.sub(r'[\x00-\x1f\x7f\\:*?"<>|#%{}\[\]^~`]', "", text)
     text = re.sub(r"\s+", " ", text).strip()
-    return text[:limit].rstrip(" .-")
+    return _cut_between_graphemes(text, limit).rstrip(" .-")
+
+
+_ZWJ = "\u200d"
+
+
+def _continues(ch: str) -> bool:
+    """Does ``ch`` belong to the character before it (combining mark, variation selector, skin
+    tone, emoji tag, keycap, zero-width joiner)?"""
+    code = ord(ch)
+    return bool(
+        unicodedata.combining(ch)
+        or ch == _ZWJ
+        or 0xFE00 <= code <= 0xFE0F
+        or 0x1F3FB <= code <= 0x1F3FF
+        or 0xE0020 <= code <= 0xE007F
+        or code == 0x20E3
+    )
+
+
+def _cut_between_graphemes(text: str, limit: int) -> str:
+    """``text[:limit]``, shortened so no flag, ZWJ sequence or accented letter is split."""
+    if len(text) <= limit:
+        return text
+    cut = limit
+    while cut > 0 and (_continues(text[cut]) or text[cut - 1] == _ZWJ):
+        cut -= 1
+    regional = 0  # flags are pairs of regional indicators
+    while cut - regional > 0 and 0x1F1E6 <= ord(text[cut - regional - 1]) <= 0x1F1FF:
+        regional += 1
+    if regional % 2 and 0x1F1E6 <= ord(text[cut]) <= 0x1F1FF:
+        cut -= 1
+    return text[:cut]
 
 
 def post_filename(article: Article, style: str = "id") -> str:

@@ -43,7 +43,7 @@ def redis_url(tmp_path):
 
 
 def test_worker_and_crawl_share_the_queue(site, tmp_path, redis_url):
-    serve(site, delay=1.0)
+    serve(site, delay=1.5)  # the crawl alone needs > 10 s: the idle worker polls every 5 s
     out = tmp_path / "out"
     sources = sources_file(site, tmp_path)
     env = dict(os.environ, PYTHONPATH=str(REPO))

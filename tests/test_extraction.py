@@ -136,3 +136,30 @@ def test_2014_br_paragraphs_and_related_links_dropped():
         "（中央社製圖，點開看大圖）</figcaption></figure><p>（中央社台北13日電）")
     assert "你可能還想看" not in art.body_html and "201308130017" not in art.body_html
     assert "<br>" not in art.body_html
+
+
+def test_2016_19_layout_on_a_capture_with_its_text_restored():
+    """No full 2016-19 article survives in the corpus (only expired-notice captures), so this
+    takes the real 2019 capture and puts two paragraphs where CNA put its notice: the page's
+    own markup around them (div.floatImg > div.wrap picture, div.picinfo, itemprop dates) is
+    what the "2017" selectors are checked against."""
+    html = (FIXTURES / "cna/cna-2019capture-asoc-201603190029-expired.html").read_text(encoding="utf-8")
+    notice = html[html.index("<div style='border:solid 1px Red"):html.index("付費會員</a>找尋您要的新聞。</div>") + 24]
+    html = html.replace(notice, "<p>消防局指出，火警發生在清晨5時許。</p><p>詳細起火原因仍待調查。</p>")
+    from newsmirror.html import parse_html
+    from newsmirror.items import Page
+    from newsmirror.pipelines import CleanPipeline, ExtractPipeline
+
+    assert CNAParser().layout(parse_html(html)).name == "2017"
+    art = CleanPipeline().process_item(ExtractPipeline().process_item(Page(url="file:///x.html", body=html.encode())))
+    assert art.url == "https://www.cna.com.tw/news/asoc/201603190029.aspx"
+    assert art.title == "平鎮輪胎行惡火  疏散7人1女命喪"
+    assert utc_iso_ms(art.published) == "2016-03-19T00:15:00.000Z"  # itemprop datePublished, Taipei time
+    assert art.lead_figure.src == "https://img5.cna.com.tw/www/WebPhotos/1024/20160319/6868754.jpg"
+    assert art.lead_figure.caption == ("桃園市平鎮區一家輪胎行19日清晨發生大火，7人從火場中疏散，一名62歲女子逃生不及，"
+                                       "命喪火窟。（消防局提供）中央社記者邱俊欽桃園傳真 105年3月19日")
+    assert paragraphs(art.body_html) == [
+        "（中央社記者邱俊欽桃園19日電）桃園市平鎮區一家輪胎行今天清晨發生大火，7人從火場中疏散；由於火勢延燒猛烈，一名62歲女子逃生不及，命喪火窟。",
+        "消防局指出，火警發生在清晨5時許。",
+        "詳細起火原因仍待調查。",
+    ]

@@ -1,10 +1,11 @@
 """Skip an input that already made an intact post, before parsing it.
 
-The key (see :meth:`Runtime.input_key`) covers the page bytes, its URL and label, newsmirror's
-own code and the output options, so a hit means the post would come out byte-identical.  The
-post file is still checked against the recorded hash: a post edited or deleted by hand is
-rewritten.  This makes an unchanged re-run over thousands of cached pages cost a hash and a
-lookup per page instead of a parse.
+The key (see :meth:`Runtime.input_key`) covers the page bytes, its URL, label and encoding,
+newsmirror's own code, the versions of the libraries that shape the output and the options.  The
+seen-store keeps only the key of the input that made an article's current post, so a hit means
+this post came from exactly this input and would come out the same.  The post file is still
+checked against the recorded hash: a post edited or deleted by hand is rewritten.  This makes an
+unchanged re-run over thousands of cached pages cost a hash and a lookup per page, not a parse.
 """
 
 from __future__ import annotations
