@@ -24,45 +24,8 @@ from .html import inner_html, parse_fragment, set_attrs, text_of
 from .items import Figure
 
 ALLOWED_TAGS = frozenset(
-    [
-        "p",
-        "br",
-        "a",
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "s",
-        "sub",
-        "sup",
-        "small",
-        "span",
-        "figure",
-        "figcaption",
-        "picture",
-        "source",
-        "img",
-        "iframe",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "ul",
-        "ol",
-        "li",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "tr",
-        "td",
-        "th",
-        "caption",
-        "hr",
-    ]
+    "p br a b strong i em u s sub sup small span figure figcaption picture source img iframe h2 "
+    "h3 h4 h5 h6 blockquote ul ol li table thead tbody tfoot tr td th caption hr".split()
 )
 ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
     "a": {"href", "title"},
@@ -217,38 +180,8 @@ def _drop_foreign_iframes(root: etree._Element) -> None:
 
 
 _BLOCK_TAGS = frozenset(
-    [
-        "p",
-        "div",
-        "figure",
-        "figcaption",
-        "picture",
-        "source",
-        "img",
-        "iframe",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "ul",
-        "ol",
-        "li",
-        "table",
-        "thead",
-        "tbody",
-        "tfoot",
-        "tr",
-        "td",
-        "th",
-        "caption",
-        "blockquote",
-        "hr",
-        "br",
-        "section",
-        "article",
-    ]
+    "p div figure figcaption picture source img iframe h1 h2 h3 h4 h5 h6 ul ol li table thead "
+    "tbody tfoot tr td th caption blockquote hr br section article".split()
 )
 _BETWEEN_TAGS = re.compile(r"(<(/?)([a-zA-Z0-9]+)[^>]*>)\s*\n\s*(?=<(/?)([a-zA-Z0-9]+))")
 

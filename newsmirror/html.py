@@ -17,51 +17,13 @@ from lxml import etree
 from lxml.cssselect import CSSSelector
 from w3lib.encoding import html_to_unicode
 
-VOID = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "param",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
+VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 # Elements libxml2 does not treat as void although HTML5 does.
 _MISNESTED_VOID = ("source", "track", "wbr", "embed")
 BOOLEAN_ATTRS = frozenset(
-    [
-        "allowfullscreen",
-        "async",
-        "autofocus",
-        "autoplay",
-        "checked",
-        "controls",
-        "default",
-        "defer",
-        "disabled",
-        "hidden",
-        "ismap",
-        "loop",
-        "multiple",
-        "muted",
-        "nomodule",
-        "novalidate",
-        "open",
-        "playsinline",
-        "readonly",
-        "required",
-        "reversed",
-        "selected",
-    ]
+    "allowfullscreen async autofocus autoplay checked controls default defer disabled hidden "
+    "ismap loop multiple muted nomodule novalidate open playsinline readonly required reversed "
+    "selected".split()
 )
 _RAW_TEXT = frozenset(("script", "style"))
 
