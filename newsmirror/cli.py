@@ -7,6 +7,7 @@ configuration, crash).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -213,6 +214,11 @@ def run_spider(spider: Any, settings: Any, report: Any, **kwargs: Any) -> None:
     from scrapy.crawler import CrawlerProcess
 
     process = CrawlerProcess(settings)
+    if settings.get("LOG_LEVEL") == "WARNING":
+        # "Gave up retrying ..." and a robots.txt download traceback repeat the one-line error
+        # the run report prints for that URL
+        for name in ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
     crawler = process.create_crawler(spider)
     crawler.newsmirror_report = report  # Runtime.of(crawler) picks it up
     errors: list[str] = []

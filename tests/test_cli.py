@@ -181,3 +181,18 @@ def test_bad_option_values_are_usage_errors(tmp_path):
     assert bad_since.returncode == 2
     assert bad_since.stderr.splitlines()[-1].startswith("newsmirror: error: --since 'yesterday': expected an age")
     assert not (tmp_path / "_posts").exists()
+
+
+def test_connection_refused_is_one_line_without_scrapy_tracebacks(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nothing listens there
+    url = f"http://127.0.0.1:{port}/news/aopl/202309110310.aspx"
+    result = run_cli("mirror", url, "-o", str(tmp_path), *FAST)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"error: {url}: connection refused",
+        "mirror: 0 new, 0 updated, 0 unchanged, 1 failed in " + result.stderr.splitlines()[-1].split(" in ")[-1],
+    ]

@@ -25,7 +25,9 @@ def describe_failure(failure: Failure) -> str:
     if name == "IgnoreRequest" and "robots" in str(exc).lower():
         return ROBOTS_REFUSAL
     text = str(exc).strip() or name
-    if "DNSLookupError" in name:
+    if "DNS lookup failed" in text:
+        return text
+    if "DNSLookupError" in name or "CannotResolveHost" in name:
         return f"DNS lookup failed: {text}"
     if "TimeoutError" in name:
         return "timed out"
