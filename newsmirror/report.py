@@ -64,6 +64,7 @@ class RunReport:
         self.verbose = False
         self.quiet = False
         self.dry_run = False  # list every post that would change
+        self.summary_on_close = False  # print the summary when the spider closes (no CLI around)
 
     # -- recording ---------------------------------------------------------------------------
 

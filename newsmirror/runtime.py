@@ -7,6 +7,7 @@ Scrapy builds pipelines, extensions and spiders separately; they all reach the s
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,15 @@ def _code_fingerprint(*options: str | None) -> str:
         if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
             digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def _standalone_report() -> RunReport:
+    """Under plain ``scrapy crawl`` there is no CLI to print errors and the summary: the report
+    prints its one-line errors to stderr itself, and the summary when the spider closes."""
+    report = RunReport(command="scrapy crawl")
+    report.stream = sys.stderr
+    report.summary_on_close = True
+    return report
 
 
 def default_state_path(output: Path) -> Path:
@@ -90,7 +100,7 @@ class Runtime:
             dry_run=settings.getbool("NEWSMIRROR_DRY_RUN"),
             show_diff=settings.getbool("NEWSMIRROR_DIFF"),
             state_path=Path(state) if state else default_state_path(output),
-            report=report or RunReport(),
+            report=report or _standalone_report(),
             exclusive=settings.getbool("NEWSMIRROR_EXCLUSIVE"),
         )
 
@@ -116,6 +126,9 @@ class Runtime:
 
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         self.close()
+        if getattr(self.report, "summary_on_close", False):
+            self.report.finish()
+            print(self.report.summary(), file=sys.stderr)
 
     def close(self) -> None:
         if self._store is not None:

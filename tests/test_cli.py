@@ -95,6 +95,13 @@ def test_scrapy_crawl_url_from_the_repo_root(site, tmp_path):
         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / POST).read_bytes() == GOLDEN_POST.read_bytes()
+    assert "scrapy crawl: 1 new, 0 updated, 0 unchanged, 0 failed" in result.stderr
+    missing = site.url("/news/aipl/209901010001.aspx")
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "url", "-a", f"url={missing}", "-s", f"NEWSMIRROR_OUTPUT={tmp_path}",
+         "-s", "LOG_LEVEL=WARNING", *FAST],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert f"error: {missing}: HTTP 404" in result.stderr
 
 
 def test_reprocess_is_idempotent_and_has_dry_run_and_diff(tmp_path):
