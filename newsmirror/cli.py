@@ -96,24 +96,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"newsmirror {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser(
+    def command(name: str, summary: str, description: str | None = None) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=summary,
+            description=description or summary,
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    p = command(
         "mirror",
-        help="fetch article URLs once and write their posts",
-        description="Fetch the given article URLs and write one post each.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "fetch article URLs once and write their posts",
+        "Fetch the given article URLs and write one post each.",
     )
     p.add_argument("urls", nargs="+", metavar="URL")
     _common(p)
 
-    p = sub.add_parser(
+    p = command(
         "reprocess",
-        help="re-run extraction over saved pages, offline",
-        description="Re-extract and rewrite posts from saved pages without the network: "
-        ".html files or folders of them, a Scrapy HTTP cache folder, .warc/.warc.gz files. "
-        "Only posts whose bytes change are rewritten.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "re-run extraction over saved pages, offline",
+        "Re-extract and rewrite posts from saved pages without the network: .html files or "
+        "folders of them, a Scrapy HTTP cache folder, .warc/.warc.gz files. Only posts whose "
+        "bytes change are rewritten.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--dry-run", action="store_true", help="write nothing; list what would be written")
@@ -122,32 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     from .crawl import add_crawl_arguments, add_worker_arguments
 
-    p = sub.add_parser(
+    p = command(
         "crawl",
-        help="discover new articles from sitemaps/feeds and mirror them",
-        description="Scheduled crawl: read sitemaps/feeds/list pages, fetch only new or "
-        "updated articles, write posts and a JSON run report.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "discover new articles from sitemaps/feeds and mirror them",
+        "Scheduled crawl: read sitemaps/feeds/list pages, fetch only new or updated articles, "
+        "write posts and a JSON run report.",
     )
     add_crawl_arguments(p)
     _common(p)
 
-    p = sub.add_parser(
-        "worker",
-        help="process URLs from a shared Redis queue (distributed crawl)",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command("worker", "process URLs from a shared Redis queue (distributed crawl)")
     add_worker_arguments(p)
     _common(p)
 
-    p = sub.add_parser(
-        "archive",
-        help="move old posts from _posts/ to archived/YYYY-MM-DD/",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = command("archive", "move old posts from _posts/ to archived/YYYY-MM-DD/")
     p.add_argument("--older-than", type=_days, required=True, metavar="DAYS")
     p.add_argument("-o", "--output", default="output", metavar="OUT")
     p.add_argument("--state", metavar="DB")
