@@ -138,8 +138,9 @@ class RunReport:
             print(line, file=self.stream, flush=True)
 
     def _progress(self) -> None:
+        """Every few seconds, once posts are no longer listed one by one."""
         now = time.monotonic()
-        if self.quiet or now - self._last_progress < PROGRESS_EVERY_S:
+        if self.quiet or self.processed <= LIST_LIMIT or now - self._last_progress < PROGRESS_EVERY_S:
             return
         self._last_progress = now
         total = f"/{self.expected}" if self.expected else ""

@@ -51,7 +51,7 @@ class DiscoverSpider(NewsSpider):
         self.worker = worker  # a distributed worker only takes requests from the shared queue
         self.announced: set[str] = set()  # article URLs seen in any source this run
         self.decided: set[str] = set()  # ... of which fetched or found already mirrored
-        self.skipped: set[str] = set()
+        self.pending_skips: dict[str, str] = {}  # url -> reason, reported at the end unless fetched
 
     async def start(self) -> AsyncIterator[Any]:
         if self.worker:
@@ -107,7 +107,7 @@ class DiscoverSpider(NewsSpider):
             self._skip_once(entry.url, f"outside allow_domains of source {source.name!r}")
             return None
         if self.since and not filter_since([entry], self.since):
-            self._skip_once(entry.url, "older than --since")  # another source may announce it newer
+            self._skip_once(entry.url, "older than --since")
             return None
         self.decided.add(entry.url)
         runtime = Runtime.of(self.crawler)
@@ -134,9 +134,14 @@ class DiscoverSpider(NewsSpider):
         )
 
     def _skip_once(self, url: str, reason: str) -> None:
-        if url not in self.skipped:
-            self.skipped.add(url)
-            self.report_skip(url, reason)
+        # another source may still announce the article in a way that gets it fetched, and the
+        # order in which sources answer must not change the report: decide at the end
+        self.pending_skips.setdefault(url, reason)
+
+    def closed(self, reason: str) -> None:
+        for url, why in self.pending_skips.items():
+            if url not in self.decided:
+                self.report_skip(url, why)
 
     def request_failed(self, failure: Any) -> None:
         """A scheduled crawl counts robots.txt refusals as skipped, not failed: the site said no."""
