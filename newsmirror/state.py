@@ -20,7 +20,7 @@ from types import TracebackType
 
 from .dates import utc_iso_ms
 
-__all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc"]
+__all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc", "latest"]
 
 SCHEMA_VERSION = 2  # 2 added the inputs table (older stores are upgraded in place)
 BUSY_TIMEOUT_MS = 10_000
@@ -69,6 +69,11 @@ def iso_utc(when: datetime | None = None) -> str:
     Naive datetimes are rejected: guessing a zone is how the replaced system got dates wrong.
     """
     return utc_iso_ms(datetime.now(timezone.utc) if when is None else when)
+
+
+def latest(*times: str | None) -> str | None:
+    """The newest of some ISO UTC times as the store writes them (same format: strings compare)."""
+    return max((t for t in times if t), default=None)
 
 
 @dataclass

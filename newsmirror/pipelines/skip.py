@@ -20,7 +20,7 @@ from ..dates import utc_iso_ms
 from ..items import Page
 from ..report import PageUnchanged
 from ..runtime import Runtime
-from ..state import SeenRecord, SeenStore, iso_utc
+from ..state import SeenRecord, SeenStore, iso_utc, latest
 
 
 class SkipUnchangedPipeline:
@@ -48,18 +48,11 @@ class SkipUnchangedPipeline:
     def _remember_newer_times(self, record: SeenRecord, page: Page) -> None:
         """The same bytes announced with a newer modification time (or fetched again): remember
         the times, or every later crawl would fetch the article again."""
-        hint = utc_iso_ms(page.hint_modified) if page.hint_modified else None
-        fetched = utc_iso_ms(page.fetched_at) if page.fetched_at else None
-        newer_hint = hint is not None and (record.modified is None or hint > record.modified)
-        newer_fetch = fetched is not None and (record.fetched_at is None or fetched > record.fetched_at)
-        if newer_hint or newer_fetch:
+        modified = latest(utc_iso_ms(page.hint_modified) if page.hint_modified else None, record.modified)
+        fetched = latest(utc_iso_ms(page.fetched_at) if page.fetched_at else None, record.fetched_at)
+        if (modified, fetched) != (record.modified, record.fetched_at):
             self.store.put(
-                replace(
-                    record,
-                    modified=hint if newer_hint else record.modified,
-                    fetched_at=fetched if newer_fetch else record.fetched_at,
-                    updated_at=iso_utc(),
-                ),
+                replace(record, modified=modified, fetched_at=fetched, updated_at=iso_utc()),
                 input_key=page.input_key,
             )
 

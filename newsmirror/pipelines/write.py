@@ -18,7 +18,7 @@ from ..atomic import atomic_write_bytes
 from ..dates import utc_iso_ms
 from ..items import Article
 from ..runtime import Runtime
-from ..state import SeenRecord, SeenStore, iso_utc
+from ..state import SeenRecord, SeenStore, iso_utc, latest
 from ..writer import render_post
 
 STALE_TEMP_S = 600  # a temp file untouched this long belongs to a dead process
@@ -79,15 +79,12 @@ class WritePipeline:
 
     def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:
         digest = hashlib.sha256(data).hexdigest()
-        # the newest modification known: the page's own, or a later one a feed/sitemap announced
-        # (so the next crawl refetches only when the source announces something newer still)
-        newest = max((t for t in (item.modified, item.hint_modified) if t is not None), default=None)
-        modified = utc_iso_ms(newest) if newest else None
-        if record is not None and record.modified and (modified is None or modified < record.modified):
-            modified = record.modified  # nor a later announcement (same ISO format: strings compare)
-        fetched = utc_iso_ms(item.fetched_at) if item.fetched_at else None
-        if record is not None and record.fetched_at and (fetched is None or fetched < record.fetched_at):
-            fetched = record.fetched_at  # never forget a newer capture
+        iso = [utc_iso_ms(t) if t else None for t in (item.modified, item.hint_modified, item.fetched_at)]
+        # never go back in time: the newest modification known (the page's own, one a feed or
+        # sitemap announced, or the record's), so the next crawl refetches only for a newer one;
+        # and the newest capture this post was made from
+        modified = latest(iso[0], iso[1], record.modified if record else None)
+        fetched = latest(iso[2], record.fetched_at if record else None)
         same = (record.content_hash, record.post_path, record.modified, record.fetched_at) if record else None
         if same == (digest, item.post_path, modified, fetched) and (
             not item.input_key or self.store.article_for_input(item.input_key)
