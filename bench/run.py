@@ -425,7 +425,8 @@ def _interesting(func: tuple[str, int, str]) -> bool:
     """For the cumulative view: newsmirror's own per-page functions, not the entry points (whose
     cumulative time is the whole run) nor Scrapy/Twisted plumbing."""
     path = Path(func[0])
-    return "newsmirror" in path.parts and path.name not in ("__main__.py", "cli.py") and func[2] != "<module>"
+    ours = "newsmirror" in path.parts and "commands" not in path.parts and path.name != "__main__.py"
+    return ours and func[2] != "<module>"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,8 @@
 """What a run did: counts, failures with reasons, progress lines and the end-of-run summary.
 
-The report listens to Scrapy's signals (``item_scraped``, ``item_dropped``, ``spider_error``) and
-to :func:`RunReport.fail` calls from spider errbacks, so every page ends up in exactly one bucket:
-new, updated, unchanged, skipped or failed.
+It knows nothing of Scrapy's engine: :class:`newsmirror.scrapy_parts.report.ReportExtension`
+feeds it from signals, and spider errbacks call :meth:`RunReport.fail`, so every page ends up in
+exactly one bucket: new, updated, unchanged, skipped or failed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any
 
-from scrapy import signals
 from scrapy.exceptions import DropItem
 
 OUTCOMES = ("new", "updated", "unchanged")
@@ -148,37 +147,3 @@ class RunReport:
 
     def _short_counts(self) -> str:
         return ", ".join(f"{v} {k}" for k, v in self.counts.items() if v)
-
-
-class ReportExtension:
-    """Scrapy extension feeding the crawler's :class:`RunReport` from signals."""
-
-    def __init__(self, report: RunReport) -> None:
-        self.report = report
-
-    @classmethod
-    def from_crawler(cls, crawler: Any) -> ReportExtension:
-        from .runtime import Runtime
-
-        ext = cls(Runtime.of(crawler).report)
-        crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
-        crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
-        return ext
-
-    def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
-        outcome = getattr(item, "outcome", "")
-        if outcome in OUTCOMES:
-            self.report.done(outcome, item.url, item.post_path)
-
-    def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
-        url = getattr(item, "origin", "") or getattr(item, "url", "?")
-        if isinstance(exception, PageUnchanged):
-            self.report.done("unchanged", exception.url, exception.post_path)
-        elif isinstance(exception, PageSkipped):
-            self.report.skip(url, str(exception))
-        else:
-            self.report.fail(url, str(exception))
-
-    def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
-        self.report.fail(getattr(response, "url", "?"), f"{failure.type.__name__}: {failure.value}")

@@ -20,7 +20,7 @@ ITEM_PIPELINES = {
     "newsmirror.pipelines.WritePipeline": 400,
 }
 EXTENSIONS = {
-    "newsmirror.report.ReportExtension": 0,
+    "newsmirror.scrapy_parts.report.ReportExtension": 0,
 }
 
 # Manners: identify ourselves, obey robots.txt, adapt the pace to the server, retry with backoff.
@@ -42,7 +42,8 @@ DOWNLOAD_TIMEOUT = 30
 HTTPCACHE_ENABLED = False
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
-HTTPCACHE_POLICY = "newsmirror.httpcache.StoreOnlyPolicy"  # an archive: always fetch, always store
+# an archive: always fetch, always store (newsmirror/scrapy_parts/httpcache.py)
+HTTPCACHE_POLICY = "newsmirror.scrapy_parts.httpcache.StoreOnlyPolicy"
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 500, 502, 503, 504]
 
 FEED_EXPORT_ENCODING = "utf-8"

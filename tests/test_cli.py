@@ -186,7 +186,7 @@ def test_bad_option_values_are_usage_errors(tmp_path):
     assert bad_setting.returncode == 2 and "NEWSMIRROR_FILENAME must be one of" in bad_setting.stderr
     bad_since = run_cli("crawl", "--since", "yesterday", "-o", str(tmp_path))
     assert bad_since.returncode == 2
-    assert bad_since.stderr.splitlines()[-1].startswith("newsmirror: error: --since 'yesterday': expected an age")
+    assert bad_since.stderr.splitlines()[-1].startswith("newsmirror crawl: error: --since 'yesterday': expected an age")
     assert not (tmp_path / "_posts").exists()
 
 
@@ -203,3 +203,33 @@ def test_connection_refused_is_one_line_without_scrapy_tracebacks(tmp_path):
         f"error: {url}: connection refused",
         "mirror: 0 new, 0 updated, 0 unchanged, 1 failed in " + result.stderr.splitlines()[-1].split(" in ")[-1],
     ]
+
+
+def test_cli_mistakes_are_one_line_and_exit_2(tmp_path):
+    """Each mistake: the subcommand's usage, one error line naming the culprit, exit 2, no traceback."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x")
+    cases = [
+        (("mirror", "not-a-url", "-o", str(tmp_path / "o")), "newsmirror mirror: error: URL 'not-a-url' is not"),
+        (("crawl", "--feed", "not-a-url", "-o", str(tmp_path / "o")), "newsmirror crawl: error: --feed 'not-a-url'"),
+        (("reprocess", str(tmp_path), "-o", str(a_file)), f"newsmirror reprocess: error: -o {a_file}: exists and is not"),
+        (("crawl", "--bogus"), "newsmirror crawl: error: unrecognized arguments: --bogus"),
+    ]
+    for args, line in cases:
+        result = run_cli(*args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-1].startswith(line), result.stderr
+        assert result.stderr.startswith(f"usage: newsmirror {args[0]} ")
+
+
+def test_every_command_has_examples_and_helped_options():
+    from newsmirror.commands import COMMANDS, _subparser, build_parser
+
+    parser = build_parser()
+    for command in COMMANDS:
+        name = command.__name__.rsplit(".", 1)[-1]
+        sub = _subparser(parser, name)
+        assert "examples:" in sub.format_help(), name
+        for action in sub._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help text"

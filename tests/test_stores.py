@@ -133,7 +133,7 @@ def crawl_plain(news_site: LoopbackSite, tmp_path_factory: pytest.TempPathFactor
     return run_crawl(tmp_path_factory.mktemp("plain"), news_site, {
         "HTTPCACHE_ENABLED": True,
         "HTTPCACHE_DIR": "{out}/cache",
-        "EXTENSIONS": {"newsmirror.warc_writer.WarcWriter": 500},
+        "EXTENSIONS": {"newsmirror.scrapy_parts.warc_writer.WarcWriter": 500},
         "NEWSMIRROR_WARC": "{out}/crawl.warc.gz",
     })
 
@@ -319,7 +319,7 @@ def test_warc_writer_appends_and_does_not_archive_cache_hits(crawl_plain: Crawl,
     run_crawl(tmp_path, news_site, {
         "HTTPCACHE_ENABLED": True,
         "HTTPCACHE_DIR": "{out}/cache",
-        "EXTENSIONS": {"newsmirror.warc_writer.WarcWriter": 500},
+        "EXTENSIONS": {"newsmirror.scrapy_parts.warc_writer.WarcWriter": 500},
         "NEWSMIRROR_WARC": "{out}/crawl.warc.gz",
     })
     assert len(news_site.requests) == before  # every page came from the cache
@@ -333,7 +333,7 @@ def test_warc_writer_not_configured_without_setting() -> None:
     from scrapy.exceptions import NotConfigured
     from scrapy.utils.test import get_crawler
 
-    from newsmirror.warc_writer import WarcWriter
+    from newsmirror.scrapy_parts.warc_writer import WarcWriter
 
     with pytest.raises(NotConfigured):
         WarcWriter.from_crawler(get_crawler(settings_dict={}))
@@ -343,7 +343,7 @@ def test_warc_writer_flushes_each_pair_before_the_crawl_ends(tmp_path: Path) -> 
     """What a crashed crawl leaves behind: every finished pair is already readable on disk."""
     from scrapy.http import Request, Response
 
-    from newsmirror.warc_writer import WarcWriter
+    from newsmirror.scrapy_parts.warc_writer import WarcWriter
 
     writer = WarcWriter(tmp_path / "out" / "live.warc")  # no .gz: written uncompressed
     for n in (1, 2):

@@ -1,4 +1,4 @@
-"""``newsmirror crawl`` (scheduled runs) and ``newsmirror worker`` (distributed runs over Redis)."""
+"""``newsmirror crawl``: a scheduled run over sitemaps, feeds and list pages."""
 
 from __future__ import annotations
 
@@ -7,10 +7,44 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .cli import CannotRun, UsageError, _report, finish, output_lock, run_spider, scrapy_settings
+from .common import (
+    CannotRun,
+    Subparsers,
+    UsageError,
+    add_command,
+    add_common_options,
+    finish,
+    make_report,
+    output_lock,
+    run_spider,
+    scrapy_settings,
+)
+from .mirror import check_urls
+
+EXAMPLES = """\
+  newsmirror crawl                                  # the packaged CNA sitemaps and feeds
+  newsmirror crawl --since 2h -o site               # only what was announced in the last 2 hours
+  newsmirror crawl --sources my-sources.toml --cache --warc
+  newsmirror crawl --feed https://example.org/rss.xml --parser generic --label 'Example News'
+  newsmirror crawl --redis redis://127.0.0.1:6379/0 # workers: newsmirror worker --redis ...
+"""
 
 
-def add_crawl_arguments(p: argparse.ArgumentParser) -> None:
+def register(sub: Subparsers) -> None:
+    p = add_command(
+        sub,
+        "crawl",
+        "discover new articles from sitemaps/feeds and mirror them",
+        "Scheduled crawl: read sitemaps/feeds/list pages, fetch only new or updated articles, "
+        "write posts and a JSON run report.",
+        EXAMPLES,
+    )
+    add_arguments(p)
+    add_common_options(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sources", metavar="FILE", help="TOML file of sources (default: the packaged CNA sources)"
     )
@@ -58,17 +92,10 @@ def add_crawl_arguments(p: argparse.ArgumentParser) -> None:
         help="also write every response to a WARC: FILE, or by default one file per run in "
         "OUT/.newsmirror/warc/",
     )
-    _distributed_arguments(p)
+    add_distributed_arguments(p)
 
 
-def add_worker_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--sources", metavar="FILE", help="the same sources file the crawl uses (default: packaged)"
-    )
-    _distributed_arguments(p, required=True)
-
-
-def _distributed_arguments(p: argparse.ArgumentParser, required: bool = False) -> None:
+def add_distributed_arguments(p: argparse.ArgumentParser, required: bool = False) -> None:
     p.add_argument(
         "--redis",
         metavar="URL",
@@ -85,11 +112,13 @@ def _distributed_arguments(p: argparse.ArgumentParser, required: bool = False) -
     )
 
 
-def _sources(args: argparse.Namespace) -> list[Any]:
-    from .sources import SourcesError, load_sources, source_from_urls
+def load_run_sources(args: argparse.Namespace) -> list[Any]:
+    from ..sources import SourcesError, load_sources, source_from_urls
 
     try:
         urls = [getattr(args, name, []) for name in ("sitemap", "feed", "list_page")]
+        for option, given in zip(("--sitemap", "--feed", "--list-page"), urls, strict=True):
+            check_urls(given, option)
         if any(urls):
             if args.sources:
                 raise UsageError("give either --sources or --sitemap/--feed/--list-page URLs, not both")
@@ -105,7 +134,7 @@ def _sources(args: argparse.Namespace) -> list[Any]:
 
 
 def _since(args: argparse.Namespace) -> datetime | None:
-    from .discovery import parse_since
+    from ..discovery import parse_since
 
     if not args.since:
         return None
@@ -115,7 +144,7 @@ def _since(args: argparse.Namespace) -> datetime | None:
         raise UsageError(str(exc)) from exc
 
 
-def _crawl_settings(args: argparse.Namespace) -> Any:
+def crawl_settings(args: argparse.Namespace) -> Any:
     settings = scrapy_settings(args)
     out = Path(args.output)
     if getattr(args, "jobdir", None):
@@ -128,7 +157,7 @@ def _crawl_settings(args: argparse.Namespace) -> Any:
         warc = args.warc or str(out / ".newsmirror" / "warc" / f"{stamp}-{args.command}.warc.gz")
         settings.set("NEWSMIRROR_WARC", warc, priority="cmdline")
         extensions = dict(settings.getdict("EXTENSIONS"))
-        extensions["newsmirror.warc_writer.WarcWriter"] = 500
+        extensions["newsmirror.scrapy_parts.warc_writer.WarcWriter"] = 500
         settings.set("EXTENSIONS", extensions, priority="cmdline")
     if args.redis:
         _use_redis(settings, args)
@@ -153,27 +182,17 @@ def _use_redis(settings: Any, args: argparse.Namespace) -> None:
     idle = args.idle_timeout if args.idle_timeout is not None else (60.0 if args.command == "worker" else 0.0)
     settings.set("NEWSMIRROR_IDLE_TIMEOUT", idle, priority="cmdline")
     extensions = dict(settings.getdict("EXTENSIONS"))
-    extensions["newsmirror.idle.IdleTimeout"] = 100
+    extensions["newsmirror.scrapy_parts.idle.IdleTimeout"] = 100
     settings.set("EXTENSIONS", extensions, priority="cmdline")
 
 
-def cmd_crawl(args: argparse.Namespace) -> int:
-    from .spiders.discover import DiscoverSpider
+def run(args: argparse.Namespace) -> int:
+    from ..spiders.discover import DiscoverSpider
 
-    sources = _sources(args)
+    sources = load_run_sources(args)
     since = _since(args)
-    settings = _crawl_settings(args)
+    settings = crawl_settings(args)
     with output_lock(args, settings):
-        report = _report(args)
+        report = make_report(args)
         run_spider(DiscoverSpider, settings, report, sources=sources, since=since, label=args.label)
         return finish(report, args)
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    """Workers share OUT with each other and the crawl, so they take no run lock."""
-    from .spiders.discover import DiscoverSpider
-
-    sources = _sources(args)
-    report = _report(args)
-    run_spider(DiscoverSpider, _crawl_settings(args), report, sources=sources, worker=True, label=args.label)
-    return finish(report, args)

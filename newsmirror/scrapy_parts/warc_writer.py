@@ -1,7 +1,7 @@
 """Archive every HTTP(S) response a crawl downloads into a WARC file.
 
 Enable with ``NEWSMIRROR_WARC = "crawl.warc.gz"`` and
-``EXTENSIONS = {"newsmirror.warc_writer.WarcWriter": 500}``; without the setting the extension
+``EXTENSIONS = {"newsmirror.scrapy_parts.warc_writer.WarcWriter": 500}``; without the setting the extension
 raises NotConfigured.  A path ending in ".gz" is written gzip-compressed (one gzip member per
 record, as WARC readers expect), any other name uncompressed.
 
