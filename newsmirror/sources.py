@@ -4,6 +4,9 @@ Which entry points to use is configuration, not code: CNA moves feeds and sitema
 other sites need other entry points, so a user edits a file instead of the package.  The
 packaged default (``newsmirror/sources.toml``) holds CNA's sitemaps and its 11 section feeds.
 
+A source's ``parser`` decides where a post's body comes from: ``"feed"`` makes it from the feed
+item itself (no article page is fetched); ``"cna"`` or ``"generic"`` fetch the linked page.
+
 The file is validated strictly -- unknown keys are errors, not ignored -- because a typo such as
 ``feed = [...]`` would otherwise silently crawl nothing.
 """
@@ -15,10 +18,13 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import tzinfo
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from .dates import TAIPEI, UTC, zone_named
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,6 +32,7 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = [
+    "AUTHOR_CHOICES",
     "CNA_LABEL",
     "PARSERS",
     "Source",
@@ -35,12 +42,19 @@ __all__ = [
 ]
 
 CNA_LABEL = "(臺)中央社CNA"
-#: Site parser keys a source may name (the article-page parsers in newsmirror.sites).
-PARSERS = frozenset({"cna", "generic"})
+#: Parser keys a source may name: the article-page parsers in newsmirror.sites, and "feed"
+#: (posts made from the feed items themselves; YouTube feeds are recognised by their content).
+PARSERS = frozenset({"cna", "generic", "feed"})
+#: ``author``: the item's own author (else the label), as the replaced system did; or the label.
+AUTHOR_CHOICES = ("item", "label")
+#: Hosts a page parser's articles live on, allowed even when the entry points are elsewhere
+#: (CNA's feeds are on feeds.feedburner.com).
+_HOME_HOSTS = {"cna": ("www.cna.com.tw",)}
 
 _URL_LISTS = ("sitemaps", "feeds", "list_pages")
-_REQUIRED = ("name", "label", "parser", "allow_domains")
-_KEYS = frozenset(_REQUIRED + _URL_LISTS)
+_REQUIRED = ("name", "label", "parser")
+_OPTIONAL = ("allow_domains", "timezone", "author", "fetch_summary_only")
+_KEYS = frozenset(_REQUIRED + _URL_LISTS + _OPTIONAL)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", re.IGNORECASE)
 _DEFAULT_NAME = "newsmirror/sources.toml (packaged default)"
@@ -61,6 +75,14 @@ class Source:
     feeds: tuple[str, ...]
     list_pages: tuple[str, ...]
     allow_domains: tuple[str, ...]  # article hosts (subdomains included), like Scrapy's allowed_domains
+    timezone: str | None = None  # IANA zone of times written without an offset
+    author: str = "item"  # one of AUTHOR_CHOICES
+    fetch_summary_only: bool = False  # parser "feed": fetch the page of items that carry only a summary
+
+    @property
+    def zone(self) -> tzinfo:
+        """Zone for times without an offset: ``timezone``, else CNA's for CNA, else UTC."""
+        return zone_named(self.timezone) if self.timezone else (TAIPEI if self.parser == "cna" else UTC)
 
     @property
     def entry_urls(self) -> tuple[str, ...]:
@@ -188,8 +210,27 @@ def _parse_table(table: dict[str, Any], place: str, number: int) -> Source:
             f"{place}: {what}: no entry point: keys 'sitemaps', 'feeds' and 'list_pages' "
             "are all empty or missing; give at least one URL"
         )
-    if not lists["allow_domains"]:
+    if "allow_domains" in table and not lists["allow_domains"]:
         raise fail("allow_domains", "must name at least one host articles live on")
+    domains = lists["allow_domains"] or _default_domains(table["parser"], _entry_urls(lists))
+
+    timezone = table.get("timezone")
+    if timezone is not None:
+        if not isinstance(timezone, str) or not timezone.strip():
+            raise fail("timezone", f"must be an IANA zone name, not {_describe(timezone)}")
+        try:
+            zone_named(timezone.strip())
+        except ValueError as exc:
+            raise fail("timezone", str(exc)) from None
+        timezone = timezone.strip()
+    author = table.get("author", "item")
+    if author not in AUTHOR_CHOICES:
+        raise fail("author", f"{author!r} is not one of {', '.join(AUTHOR_CHOICES)}")
+    fetch_summary_only = table.get("fetch_summary_only", False)
+    if not isinstance(fetch_summary_only, bool):
+        raise fail("fetch_summary_only", f"must be true or false, got {_describe(fetch_summary_only)}")
+    if fetch_summary_only and table["parser"] != "feed":
+        raise fail("fetch_summary_only", 'only means something for parser = "feed"')
 
     return Source(
         name=table["name"],
@@ -198,8 +239,21 @@ def _parse_table(table: dict[str, Any], place: str, number: int) -> Source:
         sitemaps=lists["sitemaps"],
         feeds=lists["feeds"],
         list_pages=lists["list_pages"],
-        allow_domains=lists["allow_domains"],
+        allow_domains=domains,
+        timezone=timezone,
+        author=author,
+        fetch_summary_only=fetch_summary_only,
     )
+
+
+def _entry_urls(lists: dict[str, tuple[str, ...]]) -> list[str]:
+    return [u for key in _URL_LISTS for u in lists[key]]
+
+
+def _default_domains(parser: str, urls: Iterable[str]) -> tuple[str, ...]:
+    """The parser's home hosts and the entry points' hosts (articles usually live beside them)."""
+    hosts = [*_HOME_HOSTS.get(parser, ()), *((urlsplit(u).hostname or "").lower() for u in urls)]
+    return tuple(dict.fromkeys(h for h in hosts if h))
 
 
 # --------------------------------------------------------------------------- checks
@@ -273,8 +327,10 @@ def source_from_urls(
 
     If every URL is CNA's (www.cna.com.tw or its ``rsscna`` Feedburner feeds) the source is
     CNA's: name ``cna``, label ``(臺)中央社CNA``, parser ``cna``, articles on www.cna.com.tw.
-    Otherwise name, label and allowed domain come from the hosts of the URLs and the parser is
-    ``generic``; pass ``allow_domains`` when the feed lives on another host than the articles.
+    So is one whose ``parser`` is ``"cna"`` (a copy of CNA served elsewhere is still CNA: its
+    posts get CNA's label, not the host name).  Otherwise name, label and allowed domain come
+    from the hosts of the URLs and the parser is ``generic``; pass ``allow_domains`` when the
+    feed lives on another host than the articles.
     Raises :class:`SourcesError` for bad URLs.
     """
     where = "command line"
@@ -291,14 +347,14 @@ def source_from_urls(
     if not urls:
         raise SourcesError(f"{where}: no entry point: give at least one sitemap or feed URL")
 
-    is_cna = all(_is_cna_url(u) for u in urls)
+    is_cna = all(_is_cna_url(u) for u in urls) if parser is None else parser == "cna"
     hosts = list(dict.fromkeys((urlsplit(u).hostname or "").lower() for u in urls))
     if allow_domains is not None:
         domains = tuple(d.strip() for d in allow_domains)
-    elif is_cna:
+    elif is_cna and all(_is_cna_url(u) for u in urls):
         domains = ("www.cna.com.tw",)
     else:
-        domains = tuple(hosts)
+        domains = _default_domains(parser or "generic", urls) if is_cna else tuple(hosts)
     for domain in domains:
         if problem := _check_host(domain):
             raise SourcesError(f"{where}: allow_domains: {problem}")
