@@ -30,6 +30,13 @@ _MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
+# Feeds in other languages write RFC 822 dates with their own month names ("Seg, 24 Set 2018").
+_FEED_MONTHS = {
+    **_MONTHS,
+    "fev": 2, "abr": 4, "mai": 5, "ago": 8, "set": 9, "out": 10, "dez": 12,  # Portuguese
+    "ene": 1, "dic": 12,  # Spanish (abr, ago as above)
+    "mrz": 3, "okt": 10,  # German (mai, dez as above)
+}  # fmt: skip
 _RFC822_RE = re.compile(
     r"""^(?:[a-z]{3,9},?\s*)?                          # optional day name
         (?P<d>\d{1,2})\s+(?P<mo>[a-z]{3})[a-z]*\.?\s+(?P<y>\d{2}|\d{4})\s+
@@ -91,7 +98,7 @@ def parse_datetime(text: str | None, default_tz: tzinfo | None = None) -> dateti
             return _build(m, _offset(m["tz"]) if m["tz"] else local)
         if m := _SLASH_RE.search(text):
             return _build(m, local)
-        if (m := _RFC822_RE.match(text)) and m["mo"].lower() in _MONTHS:
+        if (m := _RFC822_RE.match(text)) and m["mo"].lower() in _FEED_MONTHS:
             zone = m["tz"]
             if not zone:
                 tz = local
@@ -104,7 +111,7 @@ def parse_datetime(text: str | None, default_tz: tzinfo | None = None) -> dateti
             year = int(m["y"])
             if len(m["y"]) == 2:
                 year += 2000 if year < 50 else 1900
-            month = _MONTHS[m["mo"].lower()]
+            month = _FEED_MONTHS[m["mo"].lower()]
             return datetime(year, month, int(m["d"]), int(m["h"]), int(m["mi"]), int(m["s"] or 0), tzinfo=tz)
     except (ValueError, OverflowError):  # 31 February, hour 25, offset +25:00 ...
         return None

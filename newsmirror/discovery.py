@@ -257,8 +257,12 @@ def _item(entry: Any, base_url: str, default_tz: tzinfo | None, rss: bool) -> Fe
     thumbnail = _absolute(thumbs[0].get("url"), base_url) if thumbs else None
     stamp = dict.get(entry, "published") or dict.get(entry, "updated") or ""
     key = guid or url or hashlib.sha1(f"{title or ''}|{stamp}".encode()).hexdigest()
-    author = _clean(entry.get("author")) if isinstance(entry.get("author"), str) else None
+    detail = entry.get("author_detail") or {}
+    name = detail.get("name") or entry.get("author")
+    author = _clean(name) if isinstance(name, str) else None
     description = entry.get("media_description") if isinstance(entry.get("media_description"), str) else None
+    if entry.get("yt_videoid") and not description:  # feedparser files media:description as summary
+        description = entry.get("summary") if isinstance(entry.get("summary"), str) else None
     return FeedItem(
         key=key,
         url=url,

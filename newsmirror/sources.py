@@ -37,8 +37,11 @@ __all__ = [
     "PARSERS",
     "Source",
     "SourcesError",
+    "dump_sources",
     "load_sources",
+    "parse_sources_text",
     "source_from_urls",
+    "sources_from_subs",
 ]
 
 CNA_LABEL = "(臺)中央社CNA"
@@ -373,3 +376,119 @@ def source_from_urls(
         list_pages=tuple(dict.fromkeys(lists["list_pages"])),
         allow_domains=tuple(dict.fromkeys(domains)),
     )
+
+
+# --------------------------------------------------------------------------- migration
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+_NOISE_SEGMENTS = frozenset({"rss", "feed", "feeds", "xml", "index", "default", "posts", "atom", "videos"})
+
+
+def _name_for(label: str, url: str) -> str:
+    """A source name (ASCII key) for a label: its Latin part (``CNA``, ``BBC``, ``medium``), else
+    what the feed URL says (``zaobao-realtime-china``, ``youtube-uuhhalrw7rmxg42fgiwidda``)."""
+    latin = _slug(label)
+    if len(re.sub(r"[^a-z]", "", latin)) >= 3:
+        return latin[:40].strip("-")
+    parts = urlsplit(url)
+    query = dict(re.findall(r"([^&=]+)=([^&]*)", parts.query))
+    host = (parts.hostname or "").lower()
+    if host.endswith("youtube.com"):
+        ident = query.get("playlist_id") or query.get("channel_id") or query.get("user") or ""
+        return f"youtube-{_slug(ident)}"[:60].strip("-")
+    segments = [re.sub(r"\.(xml|rss|atom|php|aspx?)$", "", s) for s in parts.path.split("/")]
+    words = [s for s in segments if s and s.lower() not in _NOISE_SEGMENTS] + list(query.values())
+    core = re.sub(r"^(www|feeds?|rss)\.", "", host).rpartition(".")[0]
+    if core and not re.match(r"^(rsshub|feedx)", core):  # feed proxies say nothing of the source
+        words.insert(0, core)
+    name = _slug("-".join(words)) or _slug(host)
+    return name[:40].strip("-") or "source"
+
+
+def sources_from_subs(
+    documents: Iterable[tuple[str, Any]],
+) -> tuple[list[Source], list[str]]:
+    """The replaced system's ``subs.json`` lists -> full-text feed sources, one per label.
+
+    ``documents`` are ``(file name, parsed JSON)`` pairs: lists of ``{"site": label, "url": feed}``.
+    Labels keep their first-seen order across files; a label used in several files (or several
+    times) becomes one source with all its feeds.  Returns the sources and one error line per
+    unusable entry (naming file and entry), so one bad entry never stops the migration.
+    """
+    feeds: dict[str, list[str]] = {}
+    errors: list[str] = []
+    for where, data in documents:
+        if not isinstance(data, list):
+            errors.append(f"{where}: expected a JSON list of {{\"site\": ..., \"url\": ...}} objects")
+            continue
+        for i, entry in enumerate(data, 1):
+            label = entry.get("site") if isinstance(entry, dict) else None
+            url = entry.get("url") if isinstance(entry, dict) else None
+            if not isinstance(label, str) or not label.strip():
+                errors.append(f"{where}: entry #{i}: no \"site\" label")
+                continue
+            if not isinstance(url, str) or not url.strip():
+                errors.append(f"{where}: entry #{i} ({label.strip()}): no \"url\" (the replaced system "
+                              "scraped it with custom code; add its feed by hand)")
+                continue
+            if problem := _check_url(url.strip()):
+                errors.append(f"{where}: entry #{i} ({label.strip()}): {problem}")
+                continue
+            urls = feeds.setdefault(label.strip(), [])
+            if url.strip() not in urls:
+                urls.append(url.strip())
+    sources: list[Source] = []
+    names: set[str] = set()
+    for label, urls in feeds.items():
+        base = _name_for(label, urls[0])
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.add(name)
+        sources.append(
+            Source(name=name, label=label, parser="feed", sitemaps=(), feeds=tuple(urls), list_pages=(),
+                   allow_domains=_default_domains("feed", urls))
+        )
+    return sources, errors
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m[0]):04x}", escaped)
+    return f'"{escaped}"'
+
+
+def dump_sources(sources: Iterable[Source], header: str = "") -> str:
+    """A sources file (TOML) for ``sources``; :func:`load_sources` reads it back unchanged."""
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for source in sources:
+        lines += ["", "[[source]]", f"name = {_toml_string(source.name)}",
+                  f"label = {_toml_string(source.label)}", f"parser = {_toml_string(source.parser)}"]
+        for key in _URL_LISTS:
+            urls = getattr(source, key)
+            if urls:
+                lines.append(f"{key} = [")
+                lines += [f"    {_toml_string(u)}," for u in urls]
+                lines.append("]")
+        if source.parser != "feed" and source.allow_domains:
+            lines.append(f"allow_domains = [{', '.join(_toml_string(d) for d in source.allow_domains)}]")
+        if source.timezone:
+            lines.append(f"timezone = {_toml_string(source.timezone)}")
+        if source.author != "item":
+            lines.append(f"author = {_toml_string(source.author)}")
+        if source.fetch_summary_only:
+            lines.append("fetch_summary_only = true")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def parse_sources_text(text: str, where: str) -> list[Source]:
+    """Validate sources given as TOML text (``where`` names it in errors)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourcesError(f"{where}: invalid TOML: {exc}") from None
+    return _parse_document(data, where, _table_lines(text))

@@ -16,7 +16,8 @@ __all__ = ["clean_url", "identity_url"]
 
 _TRACKING_PARAMS = frozenset(
     {"fbclid", "gclid", "dclid", "gbraid", "wbraid", "msclkid", "yclid", "igshid", "mc_cid", "mc_eid",
-     "_ga", "_gl", "ocid", "cmpid", "ncid", "spm", "share", "ref_src", "__twitter_impression"}
+     "_ga", "_gl", "ocid", "cmpid", "ncid", "spm", "share", "ref_src", "__twitter_impression",
+     "wt_mc", "wt_zmc"}
 )  # fmt: skip
 _AMP_PARAMS = {"amp": {"1", "true", ""}, "outputtype": {"amp"}, "output": {"amp"}}
 _AMP_PATH_RE = re.compile(r"(?:/amp|\.amp)/?$|^/amp(?=/)", re.IGNORECASE)

@@ -69,7 +69,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="crawl this CNA list page (repeatable)",
     )
-    p.add_argument("--parser", choices=("cna", "generic"), help="article parser for --sitemap/--feed URLs")
+    p.add_argument(
+        "--parser",
+        choices=("cna", "generic", "feed"),
+        help="where posts come from for --sitemap/--feed URLs: an article parser (cna, generic), "
+        "or feed = the feed items themselves, no article page fetched",
+    )
     p.add_argument(
         "--since",
         metavar="WHEN",

@@ -25,11 +25,16 @@ from lxml import etree
 from ..dates import parse_datetime
 from ..discovery import FeedItem
 from ..html import inner_html, parse_fragment
+from ..urlnorm import clean_url
 from .base import NotAnArticle, PageMeta
+from .generic import figure_images
 
 __all__ = ["FEED_ITEM_TYPE", "FeedItemParser", "feed_item_document", "item_data", "item_key"]
 
 FEED_ITEM_TYPE = "application/x-newsmirror-feed-item+json"
+_BLOCKS = frozenset(
+    "p div figure table ul ol blockquote h1 h2 h3 h4 h5 h6 pre iframe section article".split()
+)
 _SCRIPT_XPATH = f".//script[@type='{FEED_ITEM_TYPE}']"
 # hosts whose images in feed bodies are counters, not pictures
 _TRACKER_RE = re.compile(
@@ -87,18 +92,55 @@ def item_data(doc: etree._Element) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and isinstance(data.get("source"), str) else None
 
 
-def _drop_trackers(html: str) -> str:
-    """Remove tracking pixels (1x1 images, known counter hosts) from an item body."""
+def item_body(html: str) -> str:
+    """An item's HTML in the posts' shape: tracking pixels (1x1 images, known counter hosts)
+    dropped, bare images as ``<figure>``, bare text as a paragraph."""
     root = parse_fragment(html)
     container = root.find(".//body")
     container = container if container is not None else root
-    changed = False
     for img in list(container.iter("img")):
         tiny = img.get("width", "").strip() in ("0", "1") or img.get("height", "").strip() in ("0", "1")
         if tiny or _TRACKER_RE.match(img.get("src") or ""):
             img.drop_tree()
-            changed = True
-    return inner_html(container).strip() if changed else html
+    only = list(container)
+    loose = (container.text or "").strip() or (only and (only[0].tail or "").strip())
+    if len(only) == 1 and only[0].tag in ("div", "section", "article") and not loose:
+        only[0].drop_tag()  # a wrapper <div dir="ltr"> around the whole item
+    figure_images(container, {})
+    wrap_loose_text(container)
+    return inner_html(container).strip()
+
+
+def wrap_loose_text(container: etree._Element) -> None:
+    """Text and inline elements between blocks (``text<br>more<figure>``) -> ``<p>``s, the
+    shape every other body has."""
+    nodes: list[Any] = [container.text] if container.text else []
+    for child in list(container):
+        tail, child.tail = child.tail, None
+        nodes.append(child)
+        if tail:
+            nodes.append(tail)
+        container.remove(child)
+    container.text = None
+    paragraph: etree._Element | None = None
+    for node in nodes:
+        if isinstance(node, str):
+            if paragraph is None:
+                if not node.strip():
+                    continue
+                paragraph = etree.SubElement(container, "p")
+                paragraph.text = node.lstrip()
+            elif len(paragraph):
+                paragraph[-1].tail = (paragraph[-1].tail or "") + node
+            else:
+                paragraph.text = (paragraph.text or "") + node
+        elif isinstance(node.tag, str) and node.tag in _BLOCKS:
+            container.append(node)
+            paragraph = None
+        else:
+            if paragraph is None:
+                paragraph = etree.SubElement(container, "p")
+            paragraph.append(node)
 
 
 class FeedItemParser:
@@ -117,7 +159,7 @@ class FeedItemParser:
     def parse(self, doc: etree._Element, meta: PageMeta, url: str) -> dict[str, Any]:
         data = item_data(doc) or {}
         fields = common_fields(data)
-        body = _drop_trackers(data.get("content") or "")
+        body = item_body(data.get("content") or "")
         if not body.strip():
             raise NotAnArticle("feed item has no content")
         fields["body_html"] = body
@@ -138,7 +180,7 @@ def common_fields(data: dict[str, Any]) -> dict[str, Any]:
         site = str(data["source"])
         article_id = hashlib.sha1(str(data.get("key") or data.get("url")).encode("utf-8")).hexdigest()[:12]
     return {
-        "url": data.get("url") or data.get("feed"),
+        "url": clean_url(data.get("url") or data.get("feed")),
         "site": site,
         "article_id": article_id,
         "category": "",
