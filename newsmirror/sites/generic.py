@@ -142,6 +142,10 @@ class GenericParser:
         for img in list(container.iter("img")):  # site furniture trafilatura kept
             if _FURNITURE_IMAGE.search(urlsplit(img.get("src") or "").path):
                 img.drop_tree()
+        for p in list(container):  # leading link-only paragraphs: source credits, not text
+            if p.tag != "p" or len(p) != 1 or p[0].tag != "a" or text_of(p) != text_of(p[0]):
+                break
+            container.remove(p)
         captions = page_captions(doc)
         figure_images(container, captions)
         if container.find(".//img") is None and meta.og_image:
@@ -169,7 +173,7 @@ def page_captions(doc: etree._Element) -> dict[str, str]:
     """Image file stem -> the caption the page shows for it (``<figure>``'s ``<figcaption>``)."""
     captions: dict[str, str] = {}
     for fig in doc.iter("figure"):
-        caption = text_of(fig.find(".//figcaption"))
+        caption = re.sub(r"[ \t\n]+", " ", text_of(fig.find(".//figcaption")))
         if not caption:
             continue
         for img in fig.iter("img", "source"):
