@@ -38,7 +38,7 @@ _FEED_MONTHS = {
     "mrz": 3, "okt": 10,  # German (mai, dez as above)
 }  # fmt: skip
 _RFC822_RE = re.compile(
-    r"""^(?:[a-z]{3,9},?\s*)?                          # optional day name
+    r"""^(?:[a-z]{2,9},?\s*)?                          # optional day name
         (?P<d>\d{1,2})\s+(?P<mo>[a-z]{3})[a-z]*\.?\s+(?P<y>\d{2}|\d{4})\s+
         (?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?
         \s*(?P<tz>[+-]\d{4}|[a-z]{1,5})?$""",

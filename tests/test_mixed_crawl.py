@@ -174,3 +174,27 @@ def test_cna_parser_on_another_host_keeps_cna_label(site, tmp_path):
     again = run_cli(*args)
     assert again.returncode == 0, again.stderr
     assert sum(site.hits(p) for p in CNA_PAGES) == len(CNA_PAGES)
+
+
+def test_summary_only_items_fetch_their_page_when_the_source_says_so(site, tmp_path):
+    serve(site)
+    site.add("/mixed/rss.xml", f"""<?xml version="1.0"?><rss version="2.0"
+ xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>m</title>
+<item><title>Full text</title><link>https://full.example.org/a</link><guid>full-1</guid>
+<pubDate>Mon, 29 Apr 2024 08:00:00 GMT</pubDate><description>short</description>
+<content:encoded><![CDATA[<p>The whole story.</p>]]></content:encoded></item>
+<item><title>Only a summary</title><link>{site.url('/voa/childcare.html')}</link>
+<pubDate>Mon, 29 Apr 2024 07:00:00 GMT</pubDate><description>A teaser.</description></item>
+</channel></rss>""", content_type="application/rss+xml")
+    path = tmp_path / "s.toml"
+    path.write_text(f'[[source]]\nname = "mixed"\nlabel = "Mixed"\nparser = "feed"\n'
+                    f'feeds = ["{site.url("/mixed/rss.xml")}"]\nfetch_summary_only = true\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("crawl", "--sources", str(path), "-o", str(out), *FAST)
+    assert result.returncode == 0, result.stderr
+    got = {frontmatter.loads(d.decode())["title"]: frontmatter.loads(d.decode()) for d in posts(out).values()}
+    assert set(got) == {"Full text", "America's child care crisis is holding back moms without college degrees"}
+    assert got["Full text"].content.endswith("<div>\n<p>The whole story.</p>\n</div>")
+    page_post = got["America's child care crisis is holding back moms without college degrees"]
+    assert page_post["tags"] == ["Mixed"] and "Nicole Slemp" in page_post.content
+    assert site.hits("/voa/childcare.html") == 1

@@ -148,8 +148,9 @@ def run_check(args: argparse.Namespace) -> int:
     if not args.quiet:
         for s in sources:
             entry = ", ".join(
-                f"{len(urls)} {kind}" for kind, urls in
-                (("sitemaps", s.sitemaps), ("feeds", s.feeds), ("list pages", s.list_pages)) if urls
+                f"{len(urls)} {kind}{'s' if len(urls) > 1 else ''}"
+                for kind, urls in (("sitemap", s.sitemaps), ("feed", s.feeds), ("list page", s.list_pages))
+                if urls
             )
             extra = f", timezone {s.timezone}" if s.timezone else ""
             print(f"{s.name}\t{s.parser}\t{s.label}\t{entry}{extra}")
