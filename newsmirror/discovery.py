@@ -348,7 +348,7 @@ def _iter_sitemap(sitemap: Sitemap) -> Iterable[dict[str, Any]]:
 
 
 def parse_sitemap(
-    body: bytes, base_url: str, *, max_size: int = SITEMAP_MAX_SIZE
+    body: bytes, base_url: str, *, max_size: int = SITEMAP_MAX_SIZE, default_tz: tzinfo | None = None
 ) -> tuple[list[Entry], list[str]]:
     """``(url entries, child sitemap URLs)`` of a sitemap, sitemap index or Google News sitemap.
 
@@ -381,8 +381,8 @@ def parse_sitemap(
         entries.append(
             Entry(
                 url=url,
-                published=parse_datetime(news.get("publication_date")),
-                modified=parse_datetime(d.get("lastmod")),
+                published=parse_datetime(news.get("publication_date"), default_tz=default_tz),
+                modified=parse_datetime(d.get("lastmod"), default_tz=default_tz),
                 title=_clean(news.get("title")),
             )
         )

@@ -153,6 +153,16 @@ def test_mixed_sources_right_labels_then_an_unchanged_run_fetches_and_writes_not
     assert article_requests(site) == 3 + 2 + 1  # CNA, the two announced URLs, the redirect target
     report = last_report(out)
     assert report["counts"]["new"] == 60 and report["counts"]["failed"] == 0
+    # every URL the articles came under is remembered: announced, redirected to, canonical
+    from newsmirror.sites.generic import GenericParser
+    from newsmirror.state import SeenStore
+
+    lemonde = GenericParser().key_from_url(next(u for u in news if "lemonde" in u))
+    with SeenStore(out / ".newsmirror/state.sqlite") as store:
+        for url in ("/~r/news/~3/aBc/binet", "/lemonde/binet.html"):
+            assert store.article_for_url(site.url(url)) == lemonde, url
+        assert store.article_for_url(site.url("/news/rss.xml")) is None  # a feed is no article
+        assert store.article_for_url(site.url("/feeds/heise.atom")) is None
 
     before = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in (out / "_posts").iterdir()}
     second = run_cli(*args)

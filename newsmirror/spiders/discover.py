@@ -100,7 +100,7 @@ class DiscoverSpider(NewsSpider):
                     return
                 entries = parse_feed(response.body, response.url, default_tz=src.zone)
             elif kind == "sitemap":
-                entries, children = parse_sitemap(response.body, response.url)
+                entries, children = parse_sitemap(response.body, response.url, default_tz=src.zone)
                 for child in children:
                     yield self.discovery_request(child, "sitemap", src)
             else:
@@ -212,8 +212,9 @@ class DiscoverSpider(NewsSpider):
         """An article was handled: remember the URLs it was announced and fetched under."""
         if isinstance(item, Article) and item.site and item.article_id:
             urls = [item.origin, item.url]
-            if response is not None and getattr(response, "url", None):
-                urls.append(response.url)
+            request = getattr(response, "request", None)
+            if request is not None and getattr(request, "callback", None) == self.parse_article:
+                urls.append(response.url)  # the article page as fetched (after redirects), not a feed
             self._add_aliases(item.site, item.article_id, urls)
 
     def remember_dropped(
