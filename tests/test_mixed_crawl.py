@@ -208,3 +208,15 @@ def test_summary_only_items_fetch_their_page_when_the_source_says_so(site, tmp_p
     page_post = got["America's child care crisis is holding back moms without college degrees"]
     assert page_post["tags"] == ["Mixed"] and "Nicole Slemp" in page_post.content
     assert site.hits("/voa/childcare.html") == 1
+
+
+def test_one_off_full_text_feed_from_the_command_line(site, tmp_path):
+    serve(site)
+    out = tmp_path / "out"
+    result = run_cli("crawl", "--feed", site.url("/feeds/heise.atom"), "--parser", "feed", "--label", "heise",
+                     "-o", str(out), *FAST)
+    assert result.returncode == 0, result.stderr
+    written = posts(out)
+    assert len(written) == 15
+    assert all(frontmatter.loads(d.decode())["tags"] == ["heise"] for d in written.values())
+    assert all(name.split("-", 3)[3].startswith("127-0-0-1-") for name in written)  # site = the source name

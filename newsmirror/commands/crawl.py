@@ -26,6 +26,7 @@ EXAMPLES = """\
   newsmirror crawl --since 2h -o site               # only what was announced in the last 2 hours
   newsmirror crawl --sources my-sources.toml --cache --warc
   newsmirror crawl --feed https://example.org/rss.xml --parser generic --label 'Example News'
+  newsmirror crawl --feed https://feedx.net/rss/mgzy1.xml --parser feed --label 美国之音
   newsmirror crawl --redis redis://127.0.0.1:6379/0 # workers: newsmirror worker --redis ...
 """
 
