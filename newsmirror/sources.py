@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .dates import TAIPEI, UTC, zone_named
+from .dates import TAIPEI, zone_for, zone_named
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -84,8 +84,13 @@ class Source:
 
     @property
     def zone(self) -> tzinfo:
-        """Zone for times without an offset: ``timezone``, else CNA's for CNA, else UTC."""
-        return zone_named(self.timezone) if self.timezone else (TAIPEI if self.parser == "cna" else UTC)
+        """Zone for times without an offset: ``timezone``, else CNA's for CNA, else the zone of
+        the entry points' country domain (``.cn`` -> Asia/Shanghai), else UTC."""
+        if self.timezone:
+            return zone_named(self.timezone)
+        if self.parser == "cna":
+            return TAIPEI
+        return zone_for(None, urlsplit(self.entry_urls[0]).hostname if self.entry_urls else None)
 
     @property
     def entry_urls(self) -> tuple[str, ...]:

@@ -109,3 +109,21 @@ def test_declared_gb2312_page_written_in_utf8_is_read_as_utf8():
     body = gzip.decompress((PAGES / "fundus-People_2024_04_24.html.gz").read_bytes())
     assert b"charset=GB2312" in body[:400]
     assert extract("People_2024_04_24", "Asia/Shanghai").title.startswith("促进航天技术")
+
+
+@pytest.mark.parametrize(
+    ("title", "site_name", "expected"),
+    [
+        ("Harbour bridge reopens - Example News", "Example News", "Harbour bridge reopens"),
+        ("促进航天技术更好惠及人民--时政--人民网", None, "促进航天技术更好惠及人民"),
+        ("短标题_新浪网", "新浪网", "短标题"),
+        ("Story title here | The Site", None, "Story title here"),
+        ("Biden - Harris ticket - CNN", None, "Biden - Harris ticket"),
+        ("Trump - Harris race", None, "Trump - Harris race"),  # too short a head: not a site name
+        ("The Daily Example", "The Daily Example", "The Daily Example"),
+    ],
+)
+def test_title_without_the_site_name(title, site_name, expected):
+    from newsmirror.sites.generic import strip_site_name
+
+    assert strip_site_name(title, site_name) == expected

@@ -31,6 +31,7 @@ from ..urlnorm import clean_url, identity_url
 from .base import NotAnArticle, PageMeta, meta_content
 
 _TITLE_SEPARATOR = re.compile(r"\s*(?:\s[|｜\-–—_·:]\s|[|｜]|--|__|_)\s*")
+_TRAILING_SEPARATORS = re.compile(r"[\s|｜\-–—_·:]+$")
 _DATE_HINT = re.compile(r"date|time|pub|posted|byline|meta|info|channel|article-?head", re.IGNORECASE)
 _FURNITURE_IMAGE = re.compile(
     r"(?:^|[/_.-])(?:logo|icon|sprite|avatar|spacer|pixel|share)s?(?:[/_.-]|$)", re.IGNORECASE
@@ -154,14 +155,27 @@ class GenericParser:
 
 
 def strip_site_name(title: str, site_name: str | None) -> str:
-    """``Story - Example News`` / ``Story | 新聞網`` / ``标题--时政--人民网`` -> the story's title."""
-    if site_name and site_name.strip() and title.endswith(site_name.strip()):
-        cut = title[: -len(site_name.strip())]
-        stripped = _TITLE_SEPARATOR.split(cut.rstrip())[0] if _TITLE_SEPARATOR.search(cut[-4:]) else cut
-        if stripped.strip():
-            return stripped.strip()
-    parts = _TITLE_SEPARATOR.split(title)
-    return parts[0].strip() if len(parts) > 1 and len(parts[0].strip()) >= 8 else title.strip()
+    """``Story - Example News`` / ``Story | 新聞網`` / ``标题--时政--人民网`` -> the story's title.
+
+    The site's name (``og:site_name``) is cut off the end; without one, short tails after the
+    last separators are (at most two: section and site), never leaving less than 8 characters.
+    """
+    title = title.strip()
+    name = (site_name or "").strip()
+    if name and title.endswith(name) and len(title) > len(name):
+        head = _TRAILING_SEPARATORS.sub("", title[: -len(name)])
+        if len(head) >= 2 and head != title[: -len(name)]:  # the name really was a suffix
+            return head
+    for _ in range(2):
+        matches = list(_TITLE_SEPARATOR.finditer(title))
+        if not matches:
+            break
+        last = matches[-1]
+        head, tail = title[: last.start()].strip(), title[last.end() :].strip()
+        if len(head) < 8 or not tail or len(tail) > 30:
+            break
+        title = head
+    return title
 
 
 def _stem(src: str) -> str:
