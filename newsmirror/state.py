@@ -265,8 +265,6 @@ class SeenStore:
         )
         with self._write():
             self._conn.execute(PUT_SQL, values)
-            if record.url.startswith(("http://", "https://")):  # the canonical URL is an alias too
-                self._conn.execute(PUT_ALIAS_SQL, (identity_url(record.url), record.site, record.article_id))
             if input_key:
                 # only the input that made the current post is kept: a hit then really means
                 # "this post came from exactly these bytes", and the table stays one row per article

@@ -220,3 +220,25 @@ def test_one_off_full_text_feed_from_the_command_line(site, tmp_path):
     assert len(written) == 15
     assert all(frontmatter.loads(d.decode())["tags"] == ["heise"] for d in written.values())
     assert all(name.split("-", 3)[3].startswith("127-0-0-1-") for name in written)  # site = the source name
+
+
+def test_items_without_link_are_posts_and_the_feed_is_no_alias(site, tmp_path):
+    site.add("/nolink.xml", """<?xml version="1.0"?><rss version="2.0"><channel><title>n</title>
+<item><title>First note</title><description>One.</description><pubDate>Mon, 29 Apr 2024 08:00:00 GMT</pubDate></item>
+<item><title>Second note</title><description>Two.</description><pubDate>Mon, 29 Apr 2024 09:00:00 GMT</pubDate></item>
+<item><title>Second note</title><description>Two.</description><pubDate>Mon, 29 Apr 2024 09:00:00 GMT</pubDate></item>
+</channel></rss>""", content_type="application/rss+xml")
+    out = tmp_path / "out"
+    args = ("crawl", "--feed", site.url("/nolink.xml"), "--parser", "feed", "--label", "Notes", "-o", str(out), *FAST)
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr
+    written = {frontmatter.loads(d.decode())["title"]: frontmatter.loads(d.decode()) for d in posts(out).values()}
+    assert set(written) == {"First note", "Second note"}  # the duplicate item is one post
+    assert {p["from"] for p in written.values()} == {site.url("/nolink.xml")}
+    from newsmirror.state import SeenStore
+
+    with SeenStore(out / ".newsmirror/state.sqlite") as store:
+        assert store.article_for_url(site.url("/nolink.xml")) is None
+    again = run_cli(*args)
+    assert again.returncode == 0 and json.loads(sorted((out / ".newsmirror/runs").glob("*.json"))[-1]
+                                                .read_text())["counts"]["unchanged"] == 2

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import replace
 from datetime import datetime, timezone
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +36,7 @@ from ..runtime import Runtime
 from ..sites import key_from_url
 from ..sites.feed import feed_item_document
 from ..sources import Source, load_sources
+from ..urlnorm import identity_url
 from .base import ROBOTS_REFUSAL, NewsSpider, describe_failure
 
 KINDS = {"sitemap": parse_sitemap, "feed": parse_feed, "list": parse_list_page}
@@ -228,10 +230,17 @@ class DiscoverSpider(NewsSpider):
             if known:
                 self._add_aliases(*known, [item.origin, item.url])
 
+    @cached_property
+    def entry_point_identities(self) -> frozenset[str]:
+        return frozenset(identity_url(u) for s in self.sources for u in s.entry_urls)
+
     def _add_aliases(self, site: str, article_id: str, urls: list[str]) -> None:
         store = Runtime.of(self.crawler).store
-        if store.get(site, article_id) is not None:  # only for articles really mirrored (not --dry-run)
-            store.add_aliases(site, article_id, urls)
+        if store.get(site, article_id) is None:  # only for articles really mirrored (not --dry-run)
+            return
+        # a linkless feed item's post points at its feed: the feed is no alias of the article
+        keep = [u for u in urls if u and identity_url(u) not in self.entry_point_identities]
+        store.add_aliases(site, article_id, keep)
 
     def _skip_once(self, url: str, reason: str) -> None:
         # another source may still announce the article in a way that gets it fetched, and the
