@@ -8,6 +8,7 @@ tags, attributes in source order with double quotes -- the exact shape of the sa
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -15,7 +16,7 @@ from functools import lru_cache
 import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, read_bom, resolve_encoding
 
 VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 # Elements libxml2 does not treat as void although HTML5 does.
@@ -37,13 +38,63 @@ _NEWLINE_RUN = re.compile(r"[ \t\f\r]*\n\s*")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
+# Single-byte Latin charsets servers send by default (Apache's old AddDefaultCharset, PHP's
+# default_charset): a page that is valid UTF-8 and says so in its <meta> was mislabelled.
+_LATIN_DEFAULTS = frozenset({"cp1252", "iso8859-1", "iso8859-15", "ascii", "latin-1"})
+
+
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    resolved = resolve_encoding(name) or name
+    try:
+        return codecs.lookup(resolved).name
+    except LookupError:
+        return None
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _guess(body: bytes) -> str | None:
+    """No BOM, HTTP charset or <meta>: UTF-8 if the bytes are UTF-8, else charset-normalizer's
+    best guess (it tells Big5 from GBK on news pages); the replacement-character check on the
+    title and body catches a wrong guess."""
+    if _is_utf8(body):
+        return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:200_000]).best()
+    return best.encoding if best is not None else None
+
+
+def choose_encoding(body: bytes, http_charset: str | None = None) -> str:
+    """The browser order (BOM, then the HTTP charset, then <meta>, then a guess), with one
+    safety net: a single-byte Latin HTTP charset over bytes that are valid UTF-8 and declared
+    UTF-8 by the page's own <meta> means UTF-8."""
+    bom, _ = read_bom(body)
+    if bom:
+        return bom
+    http = _codec(http_charset)
+    meta = _codec(html_body_declared_encoding(body))
+    if http in _LATIN_DEFAULTS and meta == "utf-8" and _is_utf8(body):
+        return "utf-8"
+    return http or meta or _guess(body) or "utf-8"
+
+
 def decode(body: bytes | str, encoding: str | None = None) -> str:
-    """Bytes to text using the HTTP charset, else the page's <meta charset>, else UTF-8."""
+    """Bytes to text (see :func:`choose_encoding`); undecodable bytes become U+FFFD, which the
+    extract stage then refuses in a title or body."""
     if isinstance(body, str):
         text = body
     else:
-        content_type = f"text/html; charset={encoding}" if encoding else None
-        _, text = html_to_unicode(content_type, body)
+        chosen = choose_encoding(body, encoding)
+        _, text = html_to_unicode(f"text/html; charset={chosen}", body)
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -92,6 +92,29 @@ class SeenRecord:
     fetched_at: str | None = None  # when the page this post was made from was fetched (ISO UTC)
 
 
+# Only these mean the file itself is damaged; a full disk (SQLITE_FULL), an I/O error, a
+# read-only or unopenable file are the machine's problem, and moving the store away would throw
+# away the duplicate protection for nothing.
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_DISK_CODES = {3, 8, 10, 13, 14}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+
+
+def is_corrupt(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error says the database file is damaged (not merely unwritable)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _CORRUPT_CODES
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def _disk_hint(exc: sqlite3.Error) -> str:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _DISK_CODES:
+        return " (is the disk full or read-only? the store was left as it was)"
+    return ""
+
+
 class SeenStore:
     """SQLite-backed map ``(site, article_id) -> SeenRecord``.
 
@@ -120,6 +143,8 @@ class SeenStore:
             self._init_schema()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if not is_corrupt(exc):  # a full or read-only disk: the store is fine, keep it
+                raise StateError(f"cannot use seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
             raise StateError(
                 f"seen-store {self.path} is not a usable SQLite database ({exc}); "
                 "move it away to start a fresh store"
@@ -302,7 +327,7 @@ class SeenStore:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StateError(f"seen-store {self.path}: {exc}") from exc
+            raise StateError(f"seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
 
     # -- lifetime ------------------------------------------------------------------------------
 

@@ -1,4 +1,9 @@
-"""Scrapy extension feeding the crawler's run report from signals."""
+"""Scrapy extension feeding the crawler's run report from signals.
+
+Every item ends in exactly one bucket: a pipeline that raises something other than ``DropItem``
+(a bug, a disk error no stage caught) fires ``item_error``, which counts as *failed* here, so no
+page can vanish from the summary, the JSON report or the exit code.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,22 @@ from scrapy import signals
 
 from ..report import OUTCOMES, PageSkipped, PageUnchanged, RunReport
 from ..runtime import Runtime
+
+
+def where(item: Any) -> tuple[str, str, str]:
+    """(requested URL or file, final URL, post path) of a Page or Article, for report entries."""
+    final = getattr(item, "fetched_url", "") or getattr(item, "url", "") or ""
+    requested = getattr(item, "requested_url", "") or getattr(item, "origin", "") or final or "?"
+    return requested, final, getattr(item, "post_path", "") or ""
+
+
+def error_reason(exc: BaseException) -> str:
+    """One line for an unexpected pipeline error."""
+    if isinstance(exc, OSError) and exc.strerror:
+        name = f" {exc.filename}" if exc.filename else ""
+        return f"cannot write{name}: {exc.strerror}"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class ReportExtension:
@@ -21,22 +42,28 @@ class ReportExtension:
         ext = cls(Runtime.of(crawler).report)
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
         return ext
 
     def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
         outcome = getattr(item, "outcome", "")
         if outcome in OUTCOMES:
-            self.report.done(outcome, item.url, item.post_path)
+            requested, final, _ = where(item)
+            self.report.done(outcome, item.url, item.post_path, requested, final)
 
     def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
-        url = getattr(item, "origin", "") or getattr(item, "url", "?")
+        url, final, post = where(item)
         if isinstance(exception, PageUnchanged):
             self.report.done("unchanged", exception.url, exception.post_path)
         elif isinstance(exception, PageSkipped):
-            self.report.skip(url, str(exception))
+            self.report.skip(url, str(exception), final, post)
         else:
-            self.report.fail(url, str(exception))
+            self.report.fail(url, str(exception), final, post)
+
+    def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
+        url, final, post = where(item)
+        self.report.fail(url, error_reason(failure.value), final, post)
 
     def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
-        self.report.fail(getattr(response, "url", "?"), f"{failure.type.__name__}: {failure.value}")
+        self.report.fail(getattr(response, "url", "?"), error_reason(failure.value))

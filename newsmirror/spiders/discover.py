@@ -28,8 +28,8 @@ from ..discovery import (
 )
 from ..runtime import Runtime
 from ..sites import key_from_url
-from ..sources import Source, load_sources
-from .base import ROBOTS_REFUSAL, NewsSpider, describe_failure
+from ..sources import Source, load_sources, source_from_urls
+from .base import ALLOW_HOSTS_META, ROBOTS_REFUSAL, NewsSpider, describe_failure, strings
 
 KINDS = {"sitemap": parse_sitemap, "feed": parse_feed, "list": parse_list_page}
 
@@ -44,9 +44,14 @@ class DiscoverSpider(NewsSpider):
         worker: bool = False,
         **kwargs: Any,
     ) -> None:
+        sitemaps, feeds = strings(kwargs.pop("sitemap", None)), strings(kwargs.pop("feed", None))
         super().__init__(**kwargs)
-        # `scrapy crawl discover [-a sources=FILE] [-a since=2h]` passes strings (or nothing)
-        self.sources = load_sources(sources) if sources is None or isinstance(sources, str) else list(sources)
+        # `scrapy crawl discover [-a sources=FILE] [-a since=2h]` passes strings (or nothing);
+        # `-a sitemap=URL[,URL]` / `-a feed=URL[,URL]` give entry points instead of a sources file
+        if (sitemaps or feeds) and sources is None:
+            self.sources = [source_from_urls(sitemaps, feeds, kwargs.get("label"))]
+        else:
+            self.sources = load_sources(sources) if sources is None or isinstance(sources, str) else list(sources)
         self.since = parse_since(since, datetime.now(timezone.utc)) if isinstance(since, str) else since
         self.worker = worker  # a distributed worker only takes requests from the shared queue
         self.announced: set[str] = set()  # article URLs seen in any source this run
@@ -126,6 +131,7 @@ class DiscoverSpider(NewsSpider):
             callback=self.parse_article,
             errback=self.request_failed,
             dont_filter=refetch,
+            meta={ALLOW_HOSTS_META: source.allow_domains},
             cb_kwargs={
                 "origin": entry.url,
                 "label": source.label,
