@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -98,12 +99,25 @@ def decode(body: bytes | str, encoding: str | None = None) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_parsers = threading.local()
+
+
+def _parser() -> lxml.html.HTMLParser:
+    """One parser per thread (lxml parsers are not thread-safe).  ``huge_tree`` lifts libxml2's
+    10 MB text-node limit, which otherwise silently cuts a big page (a 20 MB inline script) short;
+    DOWNLOAD_MAXSIZE bounds what reaches the parser."""
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = lxml.html.HTMLParser(huge_tree=True)
+    return parser
+
+
 def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.HtmlElement:
     """Parse a whole page and repair the void elements libxml2 mis-nests."""
     text = decode(body, encoding)
     if not text.strip():
         raise ValueError("empty document")
-    root = lxml.html.document_fromstring(text)
+    root = lxml.html.document_fromstring(text, parser=_parser())
     fix_void_elements(root)
     return root
 

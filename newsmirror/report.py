@@ -22,7 +22,13 @@ PROGRESS_EVERY_S = 2.0
 
 
 class PageFailed(DropItem):
-    """A page that could not become a post; the message is the one-line reason."""
+    """A page that could not become a post; the message is the one-line reason.  ``post_path``
+    names the post it was going to, when a late stage (writing) failed: Scrapy reports a dropped
+    item as it entered the pipelines (the Page), not as the stage that dropped it saw it."""
+
+    def __init__(self, message: str, post_path: str = "") -> None:
+        super().__init__(message)
+        self.post_path = post_path
 
 
 class PageSkipped(DropItem):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -301,7 +301,7 @@ class SeenStore:
         finally:
             with self._lock, self._errors():
                 self._bulk_depth -= 1
-                if self._bulk_depth == 0:
+                if self._bulk_depth == 0 and (ok or self._conn.in_transaction):  # see _write
                     self._conn.execute("COMMIT" if ok else "ROLLBACK")
 
     @contextmanager
@@ -315,7 +315,11 @@ class SeenStore:
             try:
                 yield
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # SQLite rolls back by itself on SQLITE_FULL / IOERR: a second ROLLBACK would
+                # replace the real reason ("database or disk is full") with "no transaction is active"
+                if self._conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 

@@ -25,7 +25,8 @@ class ExtractPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ExtractPipeline:
-        return cls(Runtime.of(crawler).label, threaded=crawler.settings.getbool("NEWSMIRROR_PARSE_IN_THREAD", True))
+        threaded = crawler.settings.getbool("NEWSMIRROR_PARSE_IN_THREAD", True)
+        return cls(Runtime.of(crawler).label, threaded=threaded)
 
     def open_spider(self, spider: Any = None) -> None:
         if self.threaded:

@@ -62,11 +62,12 @@ class WritePipeline:
         try:
             old = path.read_bytes() if path.is_file() else None
         except OSError as exc:
-            raise PageFailed(f"cannot read {item.post_path}: {describe_os_error(exc)}") from exc
+            reason = f"cannot read {item.post_path}: {describe_os_error(exc)}"
+            raise PageFailed(reason, item.post_path) from exc
         try:
             record = self.store.get(item.site, item.article_id)
         except StateError as exc:
-            raise PageFailed(str(exc)) from exc
+            raise PageFailed(str(exc), item.post_path) from exc
         if old == data:
             item.outcome = "unchanged"
         else:
@@ -77,13 +78,16 @@ class WritePipeline:
                 try:
                     atomic_write_bytes(path, data)
                 except OSError as exc:
-                    raise PageFailed(f"cannot write {item.post_path}: {describe_os_error(exc)}") from exc
+                    raise PageFailed(
+                        f"cannot write {item.post_path}: {describe_os_error(exc)}", item.post_path
+                    ) from exc
         if not self.dry_run:
             try:
                 self._remember(item, data, record)
             except StateError as exc:
                 # the post is on disk (the next run finds it by name), but not remembered
-                raise PageFailed(f"wrote {item.post_path} but could not record it: {exc}") from exc
+                reason = f"wrote {item.post_path} but could not record it: {exc}"
+                raise PageFailed(reason, item.post_path) from exc
         return item
 
     def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:

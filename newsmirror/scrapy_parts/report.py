@@ -54,6 +54,7 @@ class ReportExtension:
 
     def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
         url, final, post = where(item)
+        post = getattr(exception, "post_path", "") or post
         if isinstance(exception, PageUnchanged):
             self.report.done("unchanged", exception.url, exception.post_path)
         elif isinstance(exception, PageSkipped):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
@@ -19,6 +20,7 @@ from ..runtime import Runtime
 ROBOTS_REFUSAL = "forbidden by robots.txt"
 # request.meta key: hosts (subdomains included) a redirect may lead to, e.g. a source's allow_domains
 ALLOW_HOSTS_META = "newsmirror_allow_hosts"
+_HTML_TYPE = re.compile(r"^\s*(text/html|application/xhtml\+xml)\b", re.I)
 # "www.cna.com.tw" and "cna.com.tw", "m.cna.com.tw": one site
 _SITE_PREFIXES = ("www.", "m.", "amp.", "mobile.")
 
@@ -59,6 +61,13 @@ def describe_failure(failure: Failure) -> str:
     if name == "IgnoreRequest" and "robots" in str(exc).lower():
         return ROBOTS_REFUSAL
     text = str(exc).strip() or name
+    if "DOWNLOAD_MAXSIZE" in text or "larger than download max size" in text:
+        decompressed = " once decompressed" if "decompress" in text else ""
+        return f"response larger than DOWNLOAD_MAXSIZE{decompressed}"
+    if "DataLoss" in name or "DataLoss" in text:
+        return "connection closed before the whole response arrived"
+    if "max redirections reached" in text:
+        return "too many redirects (a redirect loop?)"
     if "DNS lookup failed" in text:
         return text
     if "DNSLookupError" in name or "CannotResolveHost" in name:
@@ -82,9 +91,12 @@ class NewsSpider(scrapy.Spider):
             # another site's page is not this source's article (a parked domain, a login wall...)
             self.report_failure(origin or requested, f"redirected off-site to {response.url}", response.url)
             return None
-        if not isinstance(response, TextResponse):
-            content_type = response.headers.get("Content-Type", b"?").decode("latin-1")
-            self.report_failure(origin or requested, f"not an HTML page (Content-Type {content_type})", response.url)
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
+        if not isinstance(response, TextResponse) or (content_type and not _HTML_TYPE.search(content_type)):
+            # Scrapy makes JSON, XML and plain text TextResponses too: none of them is an article page
+            self.report_failure(
+                origin or requested, f"not an HTML page (Content-Type {content_type or '?'})", response.url
+            )
             return None
         return Page(
             url=response.url,

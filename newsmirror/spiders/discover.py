@@ -50,8 +50,10 @@ class DiscoverSpider(NewsSpider):
         # `-a sitemap=URL[,URL]` / `-a feed=URL[,URL]` give entry points instead of a sources file
         if (sitemaps or feeds) and sources is None:
             self.sources = [source_from_urls(sitemaps, feeds, kwargs.get("label"))]
+        elif sources is None or isinstance(sources, str):
+            self.sources = load_sources(sources)
         else:
-            self.sources = load_sources(sources) if sources is None or isinstance(sources, str) else list(sources)
+            self.sources = list(sources)
         self.since = parse_since(since, datetime.now(timezone.utc)) if isinstance(since, str) else since
         self.worker = worker  # a distributed worker only takes requests from the shared queue
         self.announced: set[str] = set()  # article URLs seen in any source this run
