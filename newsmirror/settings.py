@@ -62,6 +62,8 @@ HTTPCACHE_POLICY = "newsmirror.scrapy_parts.httpcache.StoreOnlyPolicy"
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 500, 502, 503, 504]
 
 FEED_EXPORT_ENCODING = "utf-8"
+# the run report prints each dropped or failed page as one line; Scrapy's own lines go to DEBUG
+LOG_FORMATTER = "newsmirror.scrapy_parts.logformatter.QuietDropLogFormatter"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
 
