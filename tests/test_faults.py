@@ -29,6 +29,7 @@ import pytest
 from helpers import FAST, FIXTURES, REPO
 from loopback import LoopbackSite, Reply, redirect
 
+from newsmirror.atomic import _HOST
 from newsmirror.state import SeenStore
 
 BASE_FILE = FIXTURES / "cna/cna-2023-acn-202308230192.html"
@@ -491,3 +492,55 @@ def test_seen_store_full_while_recording_is_a_failed_page(tmp_path):
     assert failed.value.post_path == "_posts/2023-08-23-cna-202308200001.md"
     assert len(store) == 0
     store.close()
+
+
+def test_unwritable_run_report_is_one_line_and_a_failed_exit(two_articles, tmp_path):
+    out = tmp_path / "out"
+    (out / ".newsmirror").mkdir(parents=True)
+    (out / ".newsmirror" / "runs").write_text("a file where the reports folder must be")
+    result = run("mirror", *two_articles, "-o", str(out), *RUN)
+    assert result.returncode == 1, result.stderr
+    assert re.search(r"^error: cannot write the run report .*runs/\S+-mirror\.json: (Not a directory|File exists)$",
+                     result.stderr, re.M), result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(list((out / "_posts").glob("*.md"))) == 2  # the posts themselves are fine
+
+
+def test_kill_9_mid_run_then_rerun_gives_every_post_once(site, tmp_path):
+    """SIGKILL at a random point while posts are being written; the next run removes the dead
+    run's temp files at once, tears nothing, duplicates nothing and finishes the job."""
+    import random
+    import time
+
+    n_pages = 12
+    urls = []
+    for n in range(1, n_pages + 1):
+        site.add(path_of(n), html(cna(n), delay=0.2))
+        urls.append(site.url(path_of(n)))
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "newsmirror", "mirror", *urls, "-o", str(out), *FAST],
+                            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(600):  # at most 60 s for the first post
+            if list((out / "_posts").glob("*.md")) or proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        time.sleep(random.uniform(0, 0.6))
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    for post in (out / "_posts").glob("*.md"):  # whatever was written is whole
+        meta = frontmatter.loads(post.read_text(encoding="utf-8"))
+        assert meta["title"].startswith(BASE_TITLE) and post.read_text(encoding="utf-8").rstrip().endswith("</div>")
+    # a leftover the dead process could have left mid-write
+    (out / "_posts").mkdir(parents=True, exist_ok=True)
+    leftover = out / "_posts" / f".x.md.{_HOST}-{proc.pid}.zz.tmp"
+    leftover.write_text("half a post")
+    again = run("mirror", *urls, "-o", str(out), *FAST)
+    assert again.returncode == 0, again.stderr
+    assert not leftover.exists()
+    for n in range(1, n_pages + 1):
+        assert len(posts_of(out, art_id(n))) == 1
+    assert len(list((out / "_posts").iterdir())) == n_pages
+    assert _store_rows(out) == n_pages

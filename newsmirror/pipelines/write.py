@@ -50,7 +50,8 @@ class WritePipeline:
         a temp file whose owner (host + pid in its name) is still alive stays, so a distributed
         worker (which takes no lock) keeps its write in flight."""
         if self.exclusive and not self.dry_run:
-            remove_orphan_temp_files(self.output / "_posts")
+            for folder in ("_posts", ".newsmirror/runs"):
+                remove_orphan_temp_files(self.output / folder)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         """Write the post, then remember it.  A write the disk refuses (full, read-only, the path
