@@ -544,3 +544,28 @@ def test_kill_9_mid_run_then_rerun_gives_every_post_once(site, tmp_path):
         assert len(posts_of(out, art_id(n))) == 1
     assert len(list((out / "_posts").iterdir())) == n_pages
     assert _store_rows(out) == n_pages
+
+
+@pytest.mark.parametrize("allowed", [False, True], ids=["host-not-allowed", "host-allowed"])
+def test_crawl_off_site_redirect_only_where_the_sources_file_allows_it(site, tmp_path, allowed):
+    with LoopbackSite() as other:
+        other.add(path_of(2), cna(2))
+        site.add(path_of(1), cna(1))
+        site.routes[path_of(2)] = redirect(f"http://localhost:{other.port}{path_of(2)}")
+        urls = "".join(f"<url><loc>{site.url(path_of(n))}</loc></url>" for n in (1, 2))
+        site.add("/sitemap.xml", f'<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                                 f"{urls}</urlset>", content_type="application/xml")
+        domains = '"127.0.0.1", "localhost"' if allowed else '"127.0.0.1"'
+        sources = tmp_path / "sources.toml"
+        sources.write_text(f'[[source]]\nname = "cna"\nlabel = "(臺)中央社CNA"\nparser = "cna"\n'
+                           f'sitemaps = ["{site.url("/sitemap.xml")}"]\nallow_domains = [{domains}]\n')
+        out = tmp_path / "out"
+        result = run("crawl", "--sources", str(sources), "-o", str(out), *RUN)
+    assert len(posts_of(out, art_id(1))) == 1
+    if allowed:
+        assert result.returncode == 0, result.stderr
+        assert len(posts_of(out, art_id(2))) == 1
+    else:
+        assert result.returncode == 1, result.stderr
+        assert f"error: {site.url(path_of(2))}: redirected off-site to http://localhost:" in result.stderr
+        assert posts_of(out, art_id(2)) == []
