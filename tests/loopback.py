@@ -35,6 +35,7 @@ class LoopbackSite:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
+        self.times: list[tuple[str, float]] = []  # (path, time.monotonic()) of every request
         self._lock = threading.Lock()
         site = self
 
@@ -42,6 +43,7 @@ class LoopbackSite:
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
                 with site._lock:
                     site.requests.append(self.path)
+                    site.times.append((self.path, time.monotonic()))
                     route = site.routes.get(self.path)
                 reply = route() if callable(route) else route
                 if reply is None:

@@ -569,3 +569,20 @@ def test_crawl_off_site_redirect_only_where_the_sources_file_allows_it(site, tmp
         assert result.returncode == 1, result.stderr
         assert f"error: {site.url(path_of(2))}: redirected off-site to http://localhost:" in result.stderr
         assert posts_of(out, art_id(2)) == []
+
+
+def test_retries_back_off_and_honour_retry_after(site, tmp_path):
+    """Lower bounds only (a busy machine makes gaps longer, never shorter): Scrapy's own
+    RetryMiddleware would retry within milliseconds."""
+    site.add(path_of(1), sequence(Reply(503, b"busy", {"Content-Type": "text/plain", "Retry-After": "2"}),
+                                  html(cna(1))))
+    site.add(path_of(2), sequence(Reply(500, b"oops", {"Content-Type": "text/plain"}),
+                                  Reply(500, b"oops", {"Content-Type": "text/plain"}), html(cna(2))))
+    out = tmp_path / "out"
+    result = run("mirror", site.url(path_of(1)), site.url(path_of(2)), "-o", str(out), *FAST,
+                 "-s", "RETRY_TIMES=2", "-s", "NEWSMIRROR_RETRY_BACKOFF=0.5")
+    assert result.returncode == 0, result.stderr
+    one = [t for p, t in site.times if p == path_of(1)]
+    two = [t for p, t in site.times if p == path_of(2)]
+    assert len(one) == 2 and one[1] - one[0] >= 2.0  # Retry-After: 2
+    assert len(two) == 3 and two[1] - two[0] >= 0.5 and two[2] - two[1] >= 1.0  # 0.5 s, then doubled

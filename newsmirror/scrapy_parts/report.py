@@ -65,6 +65,8 @@ class ReportExtension:
     def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
         url, final, post = where(item)
         self.report.fail(url, error_reason(failure.value), final, post)
+        if self.report.verbose and self.report.stream is not None:  # -v: the traceback of a bug
+            self.report.stream.write(failure.getTraceback())
 
     def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
         self.report.fail(getattr(response, "url", "?"), error_reason(failure.value))
