@@ -25,8 +25,7 @@ def where(item: Any) -> tuple[str, str, str]:
 def error_reason(exc: BaseException) -> str:
     """One line for an unexpected pipeline error."""
     if isinstance(exc, OSError) and exc.strerror:
-        name = f" {exc.filename}" if exc.filename else ""
-        return f"cannot write{name}: {exc.strerror}"
+        return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
