@@ -586,3 +586,43 @@ def test_retries_back_off_and_honour_retry_after(site, tmp_path):
     two = [t for p, t in site.times if p == path_of(2)]
     assert len(one) == 2 and one[1] - one[0] >= 2.0  # Retry-After: 2
     assert len(two) == 3 and two[1] - two[0] >= 0.5 and two[2] - two[1] >= 1.0  # 0.5 s, then doubled
+
+
+def test_an_unexpected_pipeline_error_is_a_counted_failure_of_one_line(two_articles, tmp_path):
+    from newsmirror.settings import ITEM_PIPELINES
+
+    pipelines = json.dumps({**ITEM_PIPELINES, "tests.fault_pipeline.BuggyStage": 350})
+    out = tmp_path / "out"
+    result = run("mirror", *two_articles, "-o", str(out), *RUN, "-s", f"ITEM_PIPELINES={pipelines}")
+    assert result.returncode == 1, result.stderr
+    assert f"error: {two_articles[0]}: RuntimeError: boom in a pipeline stage" in result.stderr.splitlines()
+    assert "Traceback" not in result.stderr and "Error processing" not in result.stderr
+    report = last_report(out)
+    assert report["counts"]["failed"] == 1 and report["counts"]["new"] == 1
+    assert posts_of(out, art_id(1)) == [] and len(posts_of(out, art_id(2))) == 1
+    verbose = run("mirror", two_articles[0], "-o", str(tmp_path / "v"), *RUN, "-v",
+                  "-s", f"ITEM_PIPELINES={pipelines}")
+    assert verbose.returncode == 1
+    assert "Traceback" in verbose.stderr and "RuntimeError: boom in a pipeline stage" in verbose.stderr
+
+
+# -- command-line mistakes (fixed on main; kept in the matrix) ---------------------------------
+
+CLI_MISTAKES = [
+    (["mirror", "http://127.0.0.1:9/x", "-o", "{file}"], r"-o \S+: exists and is not a folder", "mirror"),
+    (["mirror", "not-a-url"], r"URL 'not-a-url' is not an http\(s\) URL", "mirror"),
+    (["crawl", "--feed", "not-a-url"], r"--feed 'not-a-url' is not an http\(s\) URL", "crawl"),
+    (["mirror", "--bogus", "http://127.0.0.1:9/x"], r"unrecognized arguments: --bogus", "mirror"),
+]
+
+
+@pytest.mark.parametrize(("args", "message", "command"), CLI_MISTAKES, ids=lambda v: str(v)[:30])
+def test_cli_mistakes_are_one_line_and_exit_2(tmp_path, args, message, command):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    result = run(*(a.replace("{file}", str(afile)) for a in args), timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"usage: newsmirror {command} ")
+    [error] = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert re.fullmatch(rf"newsmirror {command}: error: {message}", error), error
+    assert "Traceback" not in result.stderr
