@@ -270,6 +270,8 @@ def test_the_run_exits_1_with_one_line_per_failure_and_no_page_bytes(matrix):
     assert all(len(line) < 1000 for line in lines), max(lines, key=len)[:300]
     assert "Traceback" not in matrix.result.stderr
     assert "<html" not in matrix.result.stderr.lower()
+    # Scrapy does not say again what an error line already says
+    assert "DOWNLOAD_MAXSIZE (" not in matrix.result.stderr and "data loss" not in matrix.result.stderr
 
 
 def test_no_post_holds_replacement_characters(matrix):

@@ -7,6 +7,7 @@ page can vanish from the summary, the JSON report or the exit code.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy import signals
@@ -30,6 +31,28 @@ def error_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+# Scrapy warnings that say again what the report's one error line for that URL says.
+_REPEATS = ("larger than download max size", "exceeded DOWNLOAD_MAXSIZE", "Got data loss")
+_REPEATING_LOGGERS = (
+    "scrapy.core.downloader.handlers.http11",
+    "scrapy.downloadermiddlewares.httpcompression",
+)
+
+
+class _DropRepeats(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not any(r in str(record.msg) for r in _REPEATS)
+
+
+def quiet_repeated_warnings() -> None:
+    """At the CLI's default log level, one line per failed URL: drop Scrapy's own warning for
+    the same failure (idempotent; ``-vv`` and plain ``scrapy crawl`` keep Scrapy's log)."""
+    for name in _REPEATING_LOGGERS:
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DropRepeats) for f in log.filters):
+            log.addFilter(_DropRepeats())
+
+
 class ReportExtension:
     """Scrapy extension feeding the crawler's :class:`RunReport` from signals."""
 
@@ -39,6 +62,8 @@ class ReportExtension:
     @classmethod
     def from_crawler(cls, crawler: Any) -> ReportExtension:
         ext = cls(Runtime.of(crawler).report)
+        if crawler.settings.get("LOG_LEVEL") == "WARNING":
+            quiet_repeated_warnings()
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
         crawler.signals.connect(ext.item_error, signal=signals.item_error)
