@@ -174,3 +174,20 @@ def test_items_repr_never_holds_the_page():
     article = Article(url="u", site="cna", article_id="1", title="t", published=datetime.now(timezone.utc),
                       body_html="<p>" + "x" * 10_000, label="l")
     assert repr(article) == "Article(url='u', site='cna', article_id='1')"
+
+
+def test_scrapy_crawl_discover_with_a_sitemap_argument(site, tmp_path):
+    page = (FIXTURES / "cna/cna-2023-acn-202308230192.html").read_bytes()
+    site.add("/news/acn/202308230192.aspx", page)
+    site.add("/sitemap.xml", '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                             f'<url><loc>{site.url("/news/acn/202308230192.aspx")}</loc></url></urlset>',
+             content_type="application/xml")
+    out = tmp_path / "out"
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "discover", "-a", f"sitemap={site.url('/sitemap.xml')}",
+         "-a", "parser=cna", "-s", f"NEWSMIRROR_OUTPUT={out}", "-s", "LOG_LEVEL=WARNING", "-s", "DOWNLOAD_DELAY=0",
+         "-s", "AUTOTHROTTLE_ENABLED=False"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert site.hits("/sitemap.xml") == 1
+    assert [p.name for p in (out / "_posts").glob("*.md")] == ["2023-08-23-cna-202308230192.md"]

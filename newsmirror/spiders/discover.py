@@ -45,11 +45,12 @@ class DiscoverSpider(NewsSpider):
         **kwargs: Any,
     ) -> None:
         sitemaps, feeds = strings(kwargs.pop("sitemap", None)), strings(kwargs.pop("feed", None))
+        parser = kwargs.pop("parser", None)
         super().__init__(**kwargs)
         # `scrapy crawl discover [-a sources=FILE] [-a since=2h]` passes strings (or nothing);
         # `-a sitemap=URL[,URL]` / `-a feed=URL[,URL]` give entry points instead of a sources file
         if (sitemaps or feeds) and sources is None:
-            self.sources = [source_from_urls(sitemaps, feeds, kwargs.get("label"))]
+            self.sources = [source_from_urls(sitemaps, feeds, kwargs.get("label"), parser=parser)]
         elif sources is None or isinstance(sources, str):
             self.sources = load_sources(sources)
         else:
