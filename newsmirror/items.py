@@ -25,6 +25,11 @@ class Page:
     hint_modified: datetime | None = None  # modification time a feed/sitemap announced
     timezone: str | None = None  # the source's IANA zone for times the page writes without an offset
     input_key: str = ""  # fingerprint of these bytes + code + options (see Runtime.input_key)
+    requested_url: str = ""  # the URL asked for, before redirects ("" when nothing was fetched)
+
+    def __repr__(self) -> str:
+        # Scrapy logs items on errors and at DEBUG: never the page bytes (a 20 MB page is one line)
+        return f"Page(url={self.url!r}, origin={self.origin!r}, {len(self.body)} bytes)"
 
 
 @dataclass
@@ -60,3 +65,8 @@ class Article:
     # set by the later pipelines
     post_path: str = ""  # path of the written post, relative to the output root
     outcome: str = ""  # "new" | "updated" | "unchanged"
+    requested_url: str = ""  # the URL asked for, before redirects
+    fetched_url: str = ""  # the URL the page came from, after redirects
+
+    def __repr__(self) -> str:
+        return f"Article(url={self.url!r}, site={self.site!r}, article_id={self.article_id!r})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,6 +105,29 @@ class SeenRecord:
     fetched_at: str | None = None  # when the page this post was made from was fetched (ISO UTC)
 
 
+# Only these mean the file itself is damaged; a full disk (SQLITE_FULL), an I/O error, a
+# read-only or unopenable file are the machine's problem, and moving the store away would throw
+# away the duplicate protection for nothing.
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_DISK_CODES = {3, 8, 10, 13, 14}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+
+
+def is_corrupt(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error says the database file is damaged (not merely unwritable)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _CORRUPT_CODES
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def _disk_hint(exc: sqlite3.Error) -> str:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _DISK_CODES:
+        return " (is the disk full or read-only? the store was left as it was)"
+    return ""
+
+
 class SeenStore:
     """SQLite-backed map ``(site, article_id) -> SeenRecord``.
 
@@ -133,6 +156,8 @@ class SeenStore:
             self._init_schema()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if not is_corrupt(exc):  # a full or read-only disk: the store is fine, keep it
+                raise StateError(f"cannot use seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
             raise StateError(
                 f"seen-store {self.path} is not a usable SQLite database ({exc}); "
                 "move it away to start a fresh store"
@@ -304,7 +329,7 @@ class SeenStore:
         finally:
             with self._lock, self._errors():
                 self._bulk_depth -= 1
-                if self._bulk_depth == 0:
+                if self._bulk_depth == 0 and (ok or self._conn.in_transaction):  # see _write
                     self._conn.execute("COMMIT" if ok else "ROLLBACK")
 
     @contextmanager
@@ -318,7 +343,11 @@ class SeenStore:
             try:
                 yield
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # SQLite rolls back by itself on SQLITE_FULL / IOERR: a second ROLLBACK would
+                # replace the real reason ("database or disk is full") with "no transaction is active"
+                if self._conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
@@ -330,7 +359,7 @@ class SeenStore:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StateError(f"seen-store {self.path}: {exc}") from exc
+            raise StateError(f"seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
 
     # -- lifetime ------------------------------------------------------------------------------
 

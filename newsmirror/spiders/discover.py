@@ -35,9 +35,9 @@ from ..items import Article, Page
 from ..runtime import Runtime
 from ..sites import key_from_url
 from ..sites.feed import feed_item_document
-from ..sources import Source, load_sources
+from ..sources import Source, load_sources, source_from_urls
 from ..urlnorm import identity_url
-from .base import ROBOTS_REFUSAL, NewsSpider, describe_failure
+from .base import ALLOW_HOSTS_META, ROBOTS_REFUSAL, NewsSpider, describe_failure, strings
 
 KINDS = {"sitemap": parse_sitemap, "feed": parse_feed, "list": parse_list_page}
 
@@ -52,9 +52,17 @@ class DiscoverSpider(NewsSpider):
         worker: bool = False,
         **kwargs: Any,
     ) -> None:
+        sitemaps, feeds = strings(kwargs.pop("sitemap", None)), strings(kwargs.pop("feed", None))
+        parser = kwargs.pop("parser", None)
         super().__init__(**kwargs)
-        # `scrapy crawl discover [-a sources=FILE] [-a since=2h]` passes strings (or nothing)
-        self.sources = load_sources(sources) if sources is None or isinstance(sources, str) else list(sources)
+        # `scrapy crawl discover [-a sources=FILE] [-a since=2h]` passes strings (or nothing);
+        # `-a sitemap=URL[,URL]` / `-a feed=URL[,URL]` give entry points instead of a sources file
+        if (sitemaps or feeds) and sources is None:
+            self.sources = [source_from_urls(sitemaps, feeds, kwargs.get("label"), parser=parser)]
+        elif sources is None or isinstance(sources, str):
+            self.sources = load_sources(sources)
+        else:
+            self.sources = list(sources)
         self.since = parse_since(since, datetime.now(timezone.utc)) if isinstance(since, str) else since
         self.worker = worker  # a distributed worker only takes requests from the shared queue
         self.announced: set[str] = set()  # article URLs seen in any source this run
@@ -150,7 +158,7 @@ class DiscoverSpider(NewsSpider):
                 "label": source.label,
                 "hint": entry.modified.isoformat() if entry.modified else None,
             },
-            meta={"newsmirror_timezone": source.timezone} if source.timezone else {},
+            meta={ALLOW_HOSTS_META: source.allow_domains, "newsmirror_timezone": source.timezone},
         )
 
     # -- full-text feeds (parser = "feed") and URL aliases ---------------------------------------
