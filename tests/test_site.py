@@ -333,3 +333,39 @@ def test_chromium_shows_hostile_text_as_written(tmp_path):
         assert "{% raw %}{{ x }}{% endraw %}" in body
     finally:
         served.close()
+
+
+@needs_jekyll
+def test_site_serve_serves_the_site_and_stops_on_ctrl_c(tmp_path):
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    run_cli("reprocess", "examples/cna", "-o", str(tmp_path))
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
+    proc = subprocess.Popen([sys.executable, "-m", "newsmirror", "site", "serve", "-o", str(tmp_path),
+                             "--port", str(port), "-q"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        page = None
+        for _ in range(600):  # up to about 60 s for the first build
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    page = response.read().decode("utf-8")
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    break
+                time.sleep(0.1)
+        assert page is not None, proc.communicate(timeout=10)
+        assert "越美產官峰會 半導體與新科技合作成焦點" in page
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole process group
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert err.splitlines()[-1] == "site serve: stopped"

@@ -137,12 +137,22 @@ def _jekyll(args: argparse.Namespace) -> int:
         extra += ["--host", args.host, "--port", str(args.port)]
     cmd = jekyll_command(jekyll, args.site_action, out, destination, args.baseurl, args.url, extra)
     try:
-        code = subprocess.call(cmd)
+        process = subprocess.Popen(cmd)
     except OSError as exc:
         raise CannotRun(f"cannot start {jekyll}: {exc.strerror or exc}") from exc
-    if code != 0:
-        if args.site_action == "serve" and code < 0:  # Ctrl-C
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:  # Ctrl-C reached jekyll too: the normal way to stop `serve`
+        try:
+            code = process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            code = process.wait()
+        if args.site_action == "serve":
+            print("site serve: stopped", file=sys.stderr)
             return EXIT_OK
+        raise
+    if code != 0:
         raise CannotRun(f"jekyll {args.site_action} failed on {out} (exit {code}; its errors are above)")
     if args.site_action == "build":
         pages = sum(1 for _ in destination.rglob("*.html"))
