@@ -369,3 +369,13 @@ def test_site_serve_serves_the_site_and_stops_on_ctrl_c(tmp_path):
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert err.splitlines()[-1] == "site serve: stopped"
+
+
+@needs_jekyll
+def test_a_failing_jekyll_build_is_one_line_and_exit_3(tmp_path):
+    init_site(tmp_path)
+    (tmp_path / "_config.yml").write_text("title: [unclosed\n", encoding="utf-8")
+    result = run_cli("site", "build", "-o", str(tmp_path))
+    assert result.returncode == 3
+    assert result.stderr.splitlines()[-1] == (
+        f"newsmirror: cannot run: jekyll build failed on {tmp_path} (exit 1; its errors are above)")

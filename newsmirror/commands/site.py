@@ -118,7 +118,7 @@ def _init(out: Path, args: argparse.Namespace) -> int:
 
 
 def _jekyll(args: argparse.Namespace) -> int:
-    from ..jekyll import INSTALL_HINT, find_jekyll, jekyll_command
+    from ..jekyll import INSTALL_HINT, feed_plugin_loads, find_jekyll, jekyll_command
 
     out = Path(args.output)
     check_output_folder(args.output)
@@ -153,6 +153,8 @@ def _jekyll(args: argparse.Namespace) -> int:
             return EXIT_OK
         raise
     if code != 0:
+        if not feed_plugin_loads():
+            raise CannotRun(f"jekyll-feed is not installed: {INSTALL_HINT.split(': ', 1)[1]}")
         raise CannotRun(f"jekyll {args.site_action} failed on {out} (exit {code}; its errors are above)")
     if args.site_action == "build":
         pages = sum(1 for _ in destination.rglob("*.html"))

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["INSTALL_HINT", "InitResult", "find_jekyll", "init_site", "jekyll_command", "template_files"]
+__all__ = [
+    "INSTALL_HINT", "InitResult", "feed_plugin_loads", "find_jekyll", "init_site",
+    "jekyll_command", "template_files",
+]
 
 INSTALL_HINT = (
     "jekyll is not installed: apt-get install jekyll ruby-jekyll-feed (Debian/Ubuntu), "
@@ -74,6 +78,18 @@ def find_jekyll() -> str | None:
     return shutil.which("jekyll")
 
 
+def feed_plugin_loads() -> bool:
+    """Whether Ruby can load jekyll-feed (asked only after a failed build, to name the cause)."""
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        return False
+    try:
+        done = subprocess.run([ruby, "-e", 'require "jekyll-feed"'], capture_output=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
 def jekyll_command(
     jekyll: str,
     action: str,
@@ -96,11 +112,3 @@ def jekyll_command(
         cmd += ["--config", f"{source / '_config.yml'},{override}"]
     return cmd + list(extra or [])
 
-
-def check_site(out: Path) -> str | None:
-    """Why ``out`` cannot be built as a site, or ``None``."""
-    if not out.is_dir():
-        return f"{out}: no such folder"
-    if not (out / "_config.yml").is_file():
-        return f"{out}: no _config.yml (run `newsmirror site init {out}` first)"
-    return None
