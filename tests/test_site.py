@@ -379,3 +379,19 @@ def test_a_failing_jekyll_build_is_one_line_and_exit_3(tmp_path):
     assert result.returncode == 3
     assert result.stderr.splitlines()[-1] == (
         f"newsmirror: cannot run: jekyll build failed on {tmp_path} (exit 1; its errors are above)")
+
+
+@needs_jekyll
+def test_listings_follow_the_shown_clock_across_a_month_end(tmp_path):
+    """20:30 UTC on 30 September is 1 October, 04:30 in Taipei: the post's URL keeps its UTC file-name
+    day, and it is listed under 2023-10-01 on the October page, which the pages show."""
+    (tmp_path / "_posts").mkdir()
+    article = hostile_article("202309300001", "月底的新聞", "<p>x</p>", datetime(2023, 9, 30, 20, 30, tzinfo=timezone.utc))
+    (tmp_path / "_posts" / post_filename(article)).write_text(render_post(article), encoding="utf-8")
+    build(tmp_path, "Asia/Taipei")
+    site = tmp_path / "_site"
+    assert (site / "2023/09/30/cna-202309300001.html").is_file()
+    october = (site / "2023/10/index.html").read_text(encoding="utf-8")
+    assert '<time datetime="2023-10-01">2023-10-01</time>' in october and "月底的新聞" in october
+    assert "<h1>2023 年 10 月</h1>" in october
+    assert not (site / "2023/09/index.html").exists()

@@ -9,7 +9,7 @@
 require "digest"
 
 module Newsmirror
-  MONTH_TITLE = "%Y 年 %-m 月"
+  MONTH_TITLE = "%d 年 %d 月"
 
   # The newest-first order everywhere: date, then file name, both descending.
   def self.newest_first(posts)
@@ -45,10 +45,12 @@ module Newsmirror
     end
   end
 
+  # Month pages follow the shown clock too, so a month's day headings all belong to it.
   def self.months(posts, prefix)
-    posts.chunk_while { |a, b| a.date.strftime("%Y%m") == b.date.strftime("%Y%m") }.map do |list|
-      key = list.first.date.strftime("%Y/%m")
-      { "key" => key, "url" => "#{prefix}/#{key}/", "title" => list.first.date.strftime(MONTH_TITLE),
+    posts.chunk_while { |a, b| a.data["shown_day"][0, 7] == b.data["shown_day"][0, 7] }.map do |list|
+      year, month = list.first.data["shown_day"].split("-").map(&:to_i)
+      key = format("%04d/%02d", year, month)
+      { "key" => key, "url" => "#{prefix}/#{key}/", "title" => format(MONTH_TITLE, year, month),
         "count" => list.size, "posts" => list }
     end
   end
