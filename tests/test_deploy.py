@@ -204,3 +204,65 @@ def test_crontab_lines_crawl_build_and_archive(site, tmp_path, fork):
     broken = hourly.replace(f"--sources {sources}", "--sources /nonexistent.toml")
     result = subprocess.run(["sh", "-c", broken], env=env, capture_output=True, text=True, timeout=300)
     assert re.fullmatch(r"newsmirror crawl exited [2-9] \(see .*/crawl.log\)\n", result.stdout), result
+
+
+@pytest.mark.parametrize(("code", "exit_code", "line"), [
+    ("0", 0, "crawl: all good"),
+    ("1", 0, "crawl: some pages failed"),
+    ("2", 2, "::error::crawl exit 2: usage error"),
+    ("3", 3, "::error::crawl exit 3: could not run"),
+    ("4", 4, "::error::crawl exit 4: a source looks broken"),
+    ("", 3, "::error::crawl exit none: could not run"),  # the mirror job died before the crawl step
+])
+def test_crawl_status_job_fails_on_2_or_more(tmp_path, code, exit_code, line):
+    [status] = run_job_steps("crawl-status", tmp_path, tmp_path, tmp_path,
+                             {"needs.mirror.outputs.crawl_code": code}).values()
+    assert status.returncode == exit_code and status.stdout.startswith(line), status
+
+
+def unit_commands(name: str, root: Path, bin_dir: Path) -> dict[str, list[list[str]]]:
+    """ExecStart= / ExecStopPost= lines of a deploy/ unit, with /srv/mirror moved to ``root``."""
+    commands: dict[str, list[list[str]]] = {}
+    for line in (REPO / "deploy" / name).read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in ("ExecStart", "ExecStopPost"):
+            argv = value.replace("/srv/mirror/.venv/bin/newsmirror", str(bin_dir / "newsmirror"))
+            commands.setdefault(key, []).append(argv.replace("/srv/mirror", str(root)).split())
+    return commands
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_systemd_units_verify(tmp_path, fork):
+    _, _, bin_dir = fork
+    units = tmp_path / "units"
+    units.mkdir()
+    for unit in ("newsmirror.service", "newsmirror.timer", "newsmirror-archive.service", "newsmirror-archive.timer"):
+        text = (REPO / "deploy" / unit).read_text().replace("/srv/mirror/.venv/bin/newsmirror", str(bin_dir / "newsmirror"))
+        (units / unit).write_text(text)
+    result = subprocess.run(["systemd-analyze", "verify", *sorted(str(p) for p in units.iterdir())],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+@needs_jekyll
+def test_systemd_service_commands_crawl_then_rebuild(site, tmp_path, fork):
+    _, _, bin_dir = fork
+    serve(site)
+    root = tmp_path / "srv"
+    init_site(root / "site")
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
+    service = unit_commands("newsmirror.service", root, bin_dir)
+    [crawl], [build] = service["ExecStart"], service["ExecStopPost"]
+    assert crawl[1:3] == ["crawl", "-o"] and build[1:3] == ["site", "build"]
+    sources = ["--sources", str(sources_file(site, tmp_path)), *FAST]
+    assert subprocess.run(crawl + sources, env=env, timeout=300).returncode == 0
+    assert subprocess.run(build, env=env, timeout=300).returncode == 0
+    assert (root / "site/_site/2023/09/11/cna-202309110310.html").is_file()
+    # the unit puts the build in ExecStopPost=, which systemd runs after any result: it works after a failed crawl
+    failed = subprocess.run(crawl + ["--sources", "/nonexistent.toml"], env=env, timeout=300)
+    assert failed.returncode >= 2
+    shutil.rmtree(root / "site/_site")
+    assert subprocess.run(build, env=env, timeout=300).returncode == 0
+    assert (root / "site/_site/index.html").is_file()
+    archive = unit_commands("newsmirror-archive.service", root, bin_dir)["ExecStart"]
+    assert [argv[1] for argv in archive] == ["archive", "site"]
