@@ -395,3 +395,33 @@ def test_listings_follow_the_shown_clock_across_a_month_end(tmp_path):
     assert '<time datetime="2023-10-01">2023-10-01</time>' in october and "月底的新聞" in october
     assert "<h1>2023 年 10 月</h1>" in october
     assert not (site / "2023/09/index.html").exists()
+
+
+@needs_jekyll
+def test_one_ascii_page_per_source_label(tmp_path):
+    """Labels become ASCII path segments; one without ASCII letters, or two that would collide, get a
+    digest; every source page lists exactly its own posts."""
+    import hashlib
+
+    (tmp_path / "_posts").mkdir()
+    labels = {"(臺)中央社CNA": 2, "CNA": 1, "美国之音": 3, "heise Developer": 1}
+    n = 0
+    for label, count in labels.items():
+        for _ in range(count):
+            n += 1
+            article = hostile_article(f"2024010200{n:02d}", f"{label} 第{n}篇", "<p>x</p>",
+                                      datetime(2024, 1, 2, n, 0, tzinfo=timezone.utc))
+            article.label = label
+            (tmp_path / "_posts" / post_filename(article)).write_text(render_post(article), encoding="utf-8")
+    build(tmp_path)
+    digest = {label: hashlib.md5(label.encode()).hexdigest()[:8] for label in labels}
+    slugs = {"(臺)中央社CNA": f"cna-{digest['(臺)中央社CNA']}", "CNA": f"cna-{digest['CNA']}",
+             "美国之音": f"s-{digest['美国之音']}", "heise Developer": "heise-developer"}
+    for label, slug in slugs.items():
+        page = lxml_html.parse(str(tmp_path / "_site/source" / slug / "index.html")).getroot()
+        assert text(page.xpath("//h1")[0]) == label
+        titles = [text(a) for a in page.xpath("//ol[@class='post-list']/li/a")]
+        assert len(titles) == labels[label] and all(t.startswith(f"{label} 第") for t in titles)
+    post = lxml_html.parse(str(tmp_path / "_site/2024/01/02/cna-202401020004.html")).getroot()
+    [source] = post.xpath("//a[@class='source']")
+    assert text(source) == "美国之音" and source.get("href") == f"/source/s-{digest['美国之音']}/"
