@@ -24,6 +24,7 @@ class Page:
     label: str | None = None  # source label override (--label, sources file)
     hint_modified: datetime | None = None  # modification time a feed/sitemap announced
     input_key: str = ""  # fingerprint of these bytes + code + options (see Runtime.input_key)
+    source: str = ""  # name of the source (sources.toml) that announced it, for source health
 
 
 @dataclass
@@ -58,3 +59,4 @@ class Article:
     # set by the later pipelines
     post_path: str = ""  # path of the written post, relative to the output root
     outcome: str = ""  # "new" | "updated" | "unchanged"
+    source: str = ""  # the Page's source, for source health

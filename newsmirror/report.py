@@ -16,9 +16,12 @@ from typing import IO, Any
 
 from scrapy.exceptions import DropItem
 
+from .health import DISCOVERY, ENTRY, HealthMonitor
+from .progress import Progress
+
 OUTCOMES = ("new", "updated", "unchanged")
 LIST_LIMIT = 20  # runs up to this size name every post
-PROGRESS_EVERY_S = 2.0
+PROGRESS_EVERY_S = 10.0  # off a terminal, one progress line this often
 
 
 class PageFailed(DropItem):
@@ -64,6 +67,10 @@ class RunReport:
         self.quiet = False
         self.dry_run = False  # list every post that would change
         self.summary_on_close = False  # print the summary when the spider closes (no CLI around)
+        self.listing: IO[str] | None = None  # where --dry-run lists posts (the CLI: stdout)
+        self.health = HealthMonitor()  # per-source counts and verdicts (newsmirror.health)
+        self.progress = Progress(self)
+        self.progress_every: float | None = None  # seconds between plain progress lines
 
     # -- recording ---------------------------------------------------------------------------
 
@@ -77,19 +84,24 @@ class RunReport:
             or (not self.quiet and self.processed <= LIST_LIMIT)
             or (self.dry_run and outcome != "unchanged")
         ):
-            self._print(f"{outcome:<9} {post_path}  <- {url}")
+            listed = self.dry_run and outcome != "unchanged" and self.listing is not None
+            self._print(f"{outcome:<9} {post_path}  <- {url}", self.listing if listed else None)
         self._progress()
 
-    def fail(self, url: str, reason: str) -> None:
+    def fail(self, url: str, reason: str, source: str = "", kind: str = "") -> None:
+        """*kind* says whose fault it is (see newsmirror.health): the source's, or local if empty."""
         reason = " ".join(str(reason).split()) or "unknown error"
         self.counts["failed"] += 1
         self.failures.append(Failure(url, reason))
+        self.health.failed(source, kind, url, reason)
         self._print(f"error: {url}: {reason}")
         self._progress()
 
-    def skip(self, url: str, reason: str) -> None:
+    def skip(self, url: str, reason: str, source: str = "", kind: str = "") -> None:
         self.counts["skipped"] += 1
         self.skipped.append(Failure(url, reason))
+        if kind in (ENTRY, DISCOVERY):  # an entry point robots.txt forbids gives no articles either
+            self.health.failed(source, DISCOVERY, url, reason)
         if self.verbose:
             self._print(f"skipped   {url}: {reason}")
         self._progress()
@@ -102,6 +114,8 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
+        if self.health.broken:
+            return 4
         return 1 if self.counts["failed"] else 0
 
     def summary(self) -> str:
@@ -124,6 +138,8 @@ class RunReport:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("expected")
+        if self.health.sources:
+            data["sources"] = self.health.to_json()
         data["exit_code"] = self.exit_code
         return data
 
@@ -132,18 +148,18 @@ class RunReport:
 
         atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n")
 
-    def _print(self, line: str) -> None:
-        if self.stream is not None:
-            print(line, file=self.stream, flush=True)
+    def _print(self, line: str, stream: IO[str] | None = None) -> None:
+        stream = stream or self.stream
+        if stream is not None:
+            self.progress.clear()
+            print(line, file=stream, flush=True)
 
     def _progress(self) -> None:
-        """Every few seconds, once posts are no longer listed one by one."""
-        now = time.monotonic()
-        if self.quiet or self.processed <= LIST_LIMIT or now - self._last_progress < PROGRESS_EVERY_S:
-            return
-        self._last_progress = now
-        total = f"/{self.expected}" if self.expected else ""
-        self._print(f"... {self.processed}{total} pages: {self._short_counts()}")
+        """A live line on a terminal; off it, a plain line every few seconds once posts are no
+        longer listed one by one."""
+        if not self.quiet and self.stream is not None:
+            every = PROGRESS_EVERY_S if self.progress_every is None else self.progress_every
+            self.progress.update(self.processed > LIST_LIMIT, every)
 
-    def _short_counts(self) -> str:
+    def short_counts(self) -> str:
         return ", ".join(f"{v} {k}" for k, v in self.counts.items() if v)

@@ -9,16 +9,18 @@ connection is created with ``check_same_thread=False`` and guarded by a lock.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from .dates import utc_iso_ms
+from .health import SourceRun
 
 __all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc", "latest"]
 
@@ -46,6 +48,13 @@ CREATE TABLE IF NOT EXISTS inputs (
     article_id   TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS inputs_article ON inputs (site, article_id);
+CREATE TABLE IF NOT EXISTS source_runs (
+    source       TEXT NOT NULL,
+    run_at       TEXT NOT NULL,
+    command      TEXT NOT NULL,
+    counts       TEXT NOT NULL,
+    PRIMARY KEY (source, run_at)
+) WITHOUT ROWID;
 """
 
 _COLUMNS = (
@@ -303,6 +312,32 @@ class SeenStore:
             yield
         except sqlite3.Error as exc:
             raise StateError(f"seen-store {self.path}: {exc}") from exc
+
+    # -- source health history (newsmirror.health) ---------------------------------------------
+
+    def record_source_run(self, run: SourceRun, run_at: str, command: str, keep: int = 200) -> None:
+        """Remember what a source did in one run (additive table: older stores gain it silently);
+        only the newest *keep* runs per source are kept."""
+        with self._write():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO source_runs (source, run_at, command, counts) VALUES (?, ?, ?, ?)",
+                (run.source, run_at, command, json.dumps(asdict(run))),
+            )
+            self._conn.execute(
+                "DELETE FROM source_runs WHERE source = ? AND run_at NOT IN "
+                "(SELECT run_at FROM source_runs WHERE source = ? ORDER BY run_at DESC LIMIT ?)",
+                (run.source, run.source, keep),
+            )
+
+    def source_history(self, source: str, limit: int = 20) -> list[SourceRun]:
+        """The source's recent runs, newest first."""
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT counts FROM source_runs WHERE source = ? ORDER BY run_at DESC LIMIT ?",
+                (source, limit),
+            ).fetchall()
+        known = set(SourceRun.__dataclass_fields__)
+        return [SourceRun(**{k: v for k, v in json.loads(row[0]).items() if k in known}) for row in rows]
 
     # -- lifetime ------------------------------------------------------------------------------
 

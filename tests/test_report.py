@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from newsmirror import report as report_module
 from newsmirror.report import RunReport
@@ -20,7 +21,8 @@ def test_small_runs_name_every_post_big_runs_show_progress(monkeypatch, tmp_path
     named = [line for line in lines if line.startswith("new ")]
     assert len(named) == report_module.LIST_LIMIT
     assert "error: /tmp/bad.html: expired article: CNA shows only the notice" in lines
-    assert lines[-1] == "... 30/30 pages: 29 new, 1 failed"
+    assert re.fullmatch(r"\.\.\. 30/30 pages: 29 new, 1 failed \([\d.]+/s\)", lines[-1]), lines[-1]
+    assert re.fullmatch(r"\.\.\. 29/30 pages: 29 new \([\d.]+/s, ETA \d+s\)", lines[-3]), lines[-3]
     rep.finish()
     assert rep.summary().startswith("reprocess: 29 new, 0 updated, 0 unchanged, 1 failed in ")
     assert rep.exit_code == 1

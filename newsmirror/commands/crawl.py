@@ -194,5 +194,7 @@ def run(args: argparse.Namespace) -> int:
     settings = crawl_settings(args)
     with output_lock(args, settings):
         report = make_report(args)
+        for source in sources:
+            report.health.expect(source.name, source.entry_urls)
         run_spider(DiscoverSpider, settings, report, sources=sources, since=since, label=args.label)
         return finish(report, args)

@@ -36,5 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     sources = load_run_sources(args)
     report = make_report(args)
+    for source in sources:
+        report.health.expect(source.name)  # a worker reads no entry points itself
     run_spider(DiscoverSpider, crawl_settings(args), report, sources=sources, worker=True, label=args.label)
     return finish(report, args)

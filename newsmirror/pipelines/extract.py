@@ -22,6 +22,8 @@ class ExtractPipeline:
         if not isinstance(item, Page):
             return item
         try:
-            return extract(item, default_label=self.label)
+            article = extract(item, default_label=self.label)
         except NotAnArticle as exc:
             raise PageFailed(str(exc)) from exc
+        article.source = item.source
+        return article

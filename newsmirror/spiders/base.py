@@ -61,10 +61,17 @@ class NewsSpider(scrapy.Spider):
     def request_failed(self, failure: Failure) -> None:
         request = getattr(failure, "request", None)
         url = request.cb_kwargs.get("origin", request.url) if request is not None else "?"
-        self.report_failure(url, describe_failure(failure))
+        self.report_failure(url, describe_failure(failure), *_blame(request))
 
-    def report_failure(self, url: str, reason: str) -> None:
-        Runtime.of(self.crawler).report.fail(url, reason)
+    def report_failure(self, url: str, reason: str, source: str = "", kind: str = "") -> None:
+        Runtime.of(self.crawler).report.fail(url, reason, source, kind)
 
-    def report_skip(self, url: str, reason: str) -> None:
-        Runtime.of(self.crawler).report.skip(url, reason)
+    def report_skip(self, url: str, reason: str, source: str = "", kind: str = "") -> None:
+        Runtime.of(self.crawler).report.skip(url, reason, source, kind)
+
+
+def _blame(request: Any) -> tuple[str, str]:
+    """(source, kind) of a failed request, for source health: a discovery document or an article."""
+    kwargs = request.cb_kwargs if request is not None else {}
+    source = kwargs.get("source", "")
+    return source, ("discovery" if "kind" in kwargs else "fetch") if source else ""

@@ -88,7 +88,7 @@ class DiscoverSpider(NewsSpider):
             else:
                 entries = KINDS[kind](response.body, response.url)
         except DiscoveryError as exc:
-            self.report_failure(origin, f"not a {kind}: {exc}")
+            self.report_failure(origin, f"not a {kind}: {exc}", source, "discovery")
             return
         for entry in entries:
             request = self.consider(entry, src)
@@ -130,6 +130,7 @@ class DiscoverSpider(NewsSpider):
                 "origin": entry.url,
                 "label": source.label,
                 "hint": entry.modified.isoformat() if entry.modified else None,
+                "source": source.name,
             },
         )
 
@@ -147,14 +148,19 @@ class DiscoverSpider(NewsSpider):
         """A scheduled crawl counts robots.txt refusals as skipped, not failed: the site said no."""
         if describe_failure(failure) == ROBOTS_REFUSAL:
             request = failure.request
-            self.report_skip(request.cb_kwargs.get("origin", request.url), ROBOTS_REFUSAL)
+            source = request.cb_kwargs.get("source", "")
+            kind = "discovery" if "kind" in request.cb_kwargs else ""
+            self.report_skip(request.cb_kwargs.get("origin", request.url), ROBOTS_REFUSAL, source, kind)
         else:
             super().request_failed(failure)
 
-    def parse_article(self, response: Response, origin: str, label: str, hint: str | None) -> Any:
+    def parse_article(
+        self, response: Response, origin: str, label: str, hint: str | None, source: str = ""
+    ) -> Any:
         page = self.page_from(response, origin, hint_modified=parse_datetime(hint))
         if page is not None:
             page.label = self.label or label
+            page.source = source
             yield page
 
 
