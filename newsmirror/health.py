@@ -197,8 +197,11 @@ class HealthMonitor:
         long_body = len(body_text.strip()) >= self.thresholds.min_body_chars
         run.long_body += long_body
         run.with_figure += figure
-        for ok, urls in ((bool(title.strip()), health.no_title), (long_body, health.short_body),
-                         (figure, health.no_figure)):
+        for ok, urls in (
+            (bool(title.strip()), health.no_title),
+            (long_body, health.short_body),
+            (figure, health.no_figure),
+        ):
             if not ok:
                 _keep_example(urls, url)
 
@@ -252,8 +255,13 @@ def judge(health: SourceHealth, earlier: list[SourceRun], t: Thresholds) -> list
     out: list[Symptom] = []
     if run.entry_points and run.entry_failed >= run.entry_points:
         reasons = sorted(set(health.entry_errors.values()))
-        out.append(Symptom(name, f"every entry point failed ({run.entry_failed} of {run.entry_points}: "
-                                 f"{'; '.join(reasons)})", sorted(health.entry_errors)[:EXAMPLES]))
+        out.append(
+            Symptom(
+                name,
+                f"every entry point failed ({run.entry_failed} of {run.entry_points}: {'; '.join(reasons)})",
+                sorted(health.entry_errors)[:EXAMPLES],
+            )
+        )
     fetched = run.pages - run.fetch_failed
     if fetched and not run.parsed:
         # a streak: this run and the runs before it that parsed nothing either, so a source that
@@ -275,18 +283,30 @@ def judge(health: SourceHealth, earlier: list[SourceRun], t: Thresholds) -> list
         what = f"{failed} of {run.pages} article pages failed ({share}): {_reasons(health)}"
         out.append(Symptom(name, what, _examples(health)))
     if run.examined >= t.min_pages:
-        for label, have, urls in (("no title", run.with_title, health.no_title),
-                                  (f"a body under {t.min_body_chars} characters", run.long_body,
-                                   health.short_body)):
+        for label, have, urls in (
+            ("no title", run.with_title, health.no_title),
+            (f"a body under {t.min_body_chars} characters", run.long_body, health.short_body),
+        ):
             missing = run.examined - have
             if missing / run.examined > t.max_empty_rate:
-                out.append(Symptom(name, f"{missing} of {run.examined} articles have {label} "
-                                         f"({_rate(missing, run.examined)})", urls))
+                out.append(
+                    Symptom(
+                        name,
+                        f"{missing} of {run.examined} articles have {label} ({_rate(missing, run.examined)})",
+                        urls,
+                    )
+                )
         usual = _usual_figure_rate(earlier, t)
         now = run.with_figure / run.examined
         if usual is not None and now < usual * (1 - t.max_empty_rate):
-            out.append(Symptom(name, f"lead figure on {_rate(run.with_figure, run.examined)} of "
-                                     f"{run.examined} articles (usually {usual:.0%})", health.no_figure))
+            out.append(
+                Symptom(
+                    name,
+                    f"lead figure on {_rate(run.with_figure, run.examined)} of "
+                    f"{run.examined} articles (usually {usual:.0%})",
+                    health.no_figure,
+                )
+            )
     return out
 
 

@@ -42,6 +42,7 @@ CREATE TABLE IF NOT EXISTS seen (
     PRIMARY KEY (site, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_post_path ON seen (post_path);
+CREATE INDEX IF NOT EXISTS seen_published ON seen (published);
 CREATE TABLE IF NOT EXISTS inputs (
     input_key    TEXT PRIMARY KEY,
     site         TEXT NOT NULL,
@@ -66,6 +67,8 @@ BY_POST_PATH_SQL = f"SELECT {_COLUMNS} FROM seen WHERE post_path = ? ORDER BY up
 PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND article_id = ?"
 ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
+LIST_SITE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? ORDER BY site, article_id"
+LIST_SINCE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE published >= ? ORDER BY published, site, article_id"
 
 
 class StateError(Exception):
@@ -312,6 +315,67 @@ class SeenStore:
             yield
         except sqlite3.Error as exc:
             raise StateError(f"seen-store {self.path}: {exc}") from exc
+
+    # -- inspecting and forgetting (``newsmirror state``) -------------------------------------
+
+    def records(self, site: str | None = None, since: str | None = None) -> Iterator[SeenRecord]:
+        """Rows of one site (primary-key range) and/or published at or after *since* (an ISO
+        UTC time; ``seen_published`` index), in chunks."""
+        if since is not None:
+            cursor_args: tuple[str, tuple[str, ...]] = (LIST_SINCE_SQL, (since,))
+        elif site is not None:
+            cursor_args = (LIST_SITE_SQL, (site,))
+        else:
+            cursor_args = (ITER_SQL, ())
+        with self._lock, self._errors():
+            cursor = self._conn.execute(*cursor_args)
+        while True:
+            with self._lock, self._errors():
+                rows = cursor.fetchmany(1000)
+            if not rows:
+                return
+            for row in rows:
+                record = SeenRecord(*row)
+                if site is None or record.site == site:
+                    yield record
+
+    def input_keys(self, site: str, article_id: str) -> list[str]:
+        """The input key(s) recorded for an article (``inputs_article`` index)."""
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT input_key FROM inputs WHERE site = ? AND article_id = ?", (site, article_id)
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def forget(self, site: str, article_id: str) -> bool:
+        """Drop an article's row and input keys, so the next crawl mirrors it again."""
+        with self._write():
+            key = (site, article_id)
+            cursor = self._conn.execute("DELETE FROM seen WHERE site = ? AND article_id = ?", key)
+            self._conn.execute("DELETE FROM inputs WHERE site = ? AND article_id = ?", key)
+        return cursor.rowcount > 0
+
+    def stats(self) -> dict[str, dict[str, object]]:
+        """Per site: rows, oldest/newest publication and the last write (one grouped scan)."""
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT site, COUNT(*), MIN(published), MAX(published), MAX(updated_at), "
+                "SUM(post_path LIKE 'archived/%') FROM seen GROUP BY site ORDER BY site"
+            ).fetchall()
+        return {
+            r[0]: {"articles": r[1], "oldest": r[2], "newest": r[3], "last_written": r[4], "archived": r[5]}
+            for r in rows
+        }
+
+    def post_paths(self) -> set[str]:
+        """Every post path the store knows (one index scan)."""
+        with self._lock, self._errors():
+            return {row[0] for row in self._conn.execute("SELECT post_path FROM seen")}
+
+    def sources_seen(self) -> list[str]:
+        with self._lock, self._errors():
+            rows = self._conn.execute("SELECT DISTINCT source FROM source_runs ORDER BY 1").fetchall()
+        return [row[0] for row in rows]
 
     # -- source health history (newsmirror.health) ---------------------------------------------
 

@@ -31,26 +31,36 @@ def article_page(n: int) -> bytes:
 def new_layout_page(n: int) -> bytes:
     """An article page in a layout no CNA parser row knows (what a site redesign looks like)."""
     url = f"https://www.cna.com.tw{article_path(n)}"
-    return (f'<!DOCTYPE html><html><head><link rel="canonical" href="{url}"><title>t</title></head>'
-            f'<body><main class="story-2027"><h1>新版面 {n}</h1><p>內文</p></main></body></html>').encode()
+    return (
+        f'<!DOCTYPE html><html><head><link rel="canonical" href="{url}"><title>t</title></head>'
+        f'<body><main class="story-2027"><h1>新版面 {n}</h1><p>內文</p></main></body></html>'
+    ).encode()
 
 
 def serve_sitemap(site, paths: list[str]) -> None:
-    urls = "".join(f"<url><loc>{site.url(p)}</loc><lastmod>2023-09-11T20:40:00+08:00</lastmod></url>" for p in paths)
-    site.add("/sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?>'
-             f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
-             content_type="application/xml")
+    urls = "".join(
+        f"<url><loc>{site.url(p)}</loc><lastmod>2023-09-11T20:40:00+08:00</lastmod></url>" for p in paths
+    )
+    site.add(
+        "/sitemap.xml",
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f'<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>',
+        content_type="application/xml",
+    )
 
 
 def crawl(site, tmp_path: Path, out: Path, *extra: str):
     sources = tmp_path / "sources.toml"
-    sources.write_text(f'''[[source]]
+    sources.write_text(
+        f'''[[source]]
 name = "cna-test"
 label = "(臺)中央社CNA"
 parser = "cna"
-sitemaps = ["{site.url('/sitemap.xml')}"]
+sitemaps = ["{site.url("/sitemap.xml")}"]
 allow_domains = ["127.0.0.1"]
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     return run_cli("crawl", "--sources", str(sources), "-o", str(out), *FAST, *extra, timeout=300)
 
 
@@ -67,8 +77,10 @@ def test_every_article_page_in_an_unknown_layout_exits_4_naming_the_source(site,
     result = crawl(site, tmp_path, out)
     assert result.returncode == 4, result.stderr
     [alarm] = [line for line in result.stderr.splitlines() if line.startswith("source ")]
-    assert alarm.startswith("source cna-test looks broken: none of 12 article pages could be parsed: "
-                            "12x no CNA article layout recognised")
+    assert alarm.startswith(
+        "source cna-test looks broken: none of 12 article pages could be parsed: "
+        "12x no CNA article layout recognised"
+    )
     assert f"e.g. {site.url(paths[0])}" in alarm
     report = report_of(out)
     assert report["exit_code"] == 4
@@ -84,8 +96,10 @@ def test_the_only_sitemap_returning_404_exits_4(site, tmp_path):
     out = tmp_path / "out"
     result = crawl(site, tmp_path, out)  # nothing registered: /sitemap.xml is a 404
     assert result.returncode == 4, result.stderr
-    assert (f"source cna-test looks broken: every entry point failed (1 of 1: HTTP 404); "
-            f"e.g. {site.url('/sitemap.xml')}") in result.stderr.splitlines()
+    assert (
+        f"source cna-test looks broken: every entry point failed (1 of 1: HTTP 404); "
+        f"e.g. {site.url('/sitemap.xml')}"
+    ) in result.stderr.splitlines()
     health = report_of(out)["sources"]["cna-test"]
     assert health["entry_points_failed"] == {site.url("/sitemap.xml"): "HTTP 404"}
     assert report_of(out)["exit_code"] == 4
@@ -126,8 +140,14 @@ def test_a_healthy_crawl_exits_0_and_one_failure_in_fifty_exits_1(site, tmp_path
 # -- the rules, offline ---------------------------------------------------------------------
 
 
-def fed(monitor: HealthMonitor, parsed: int = 0, failed: int = 0, kind: str = PARSE, figure: bool = True,
-        body: str = "正文" * 100) -> HealthMonitor:
+def fed(
+    monitor: HealthMonitor,
+    parsed: int = 0,
+    failed: int = 0,
+    kind: str = PARSE,
+    figure: bool = True,
+    body: str = "正文" * 100,
+) -> HealthMonitor:
     for n in range(parsed):
         monitor.parsed("s", "new")
         monitor.fields("s", f"https://x.test/{n}", "title", True, body, figure)
@@ -184,8 +204,9 @@ def test_local_faults_are_not_the_sources_fault():
     assert report.exit_code == 1
 
 
-@pytest.mark.parametrize("name,value", [("NEWSMIRROR_HEALTH_MIN_PAGES", "many"),
-                                        ("NEWSMIRROR_HEALTH_MAX_FAILURE_RATE", "1.5")])
+@pytest.mark.parametrize(
+    "name,value", [("NEWSMIRROR_HEALTH_MIN_PAGES", "many"), ("NEWSMIRROR_HEALTH_MAX_FAILURE_RATE", "1.5")]
+)
 def test_bad_thresholds_are_usage_errors(tmp_path, name, value):
     result = run_cli("crawl", "-o", str(tmp_path), "-s", f"{name}={value}")
     assert result.returncode == 2 and name in result.stderr.splitlines()[-1]
