@@ -41,3 +41,28 @@ def test_quiet_prints_only_errors():
     rep.fail("u3", "HTTP 404")
     assert rep.stream.getvalue() == "error: u3: HTTP 404\n"
     assert rep.exit_code == 1 and rep.counts["skipped"] == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_progress_is_one_live_line_wiped_before_other_lines(monkeypatch):
+    from newsmirror import progress
+
+    monkeypatch.setattr(progress, "LIVE_EVERY_S", 0.0)
+    monkeypatch.delenv("TERM", raising=False)
+    rep = RunReport(command="crawl")
+    rep.stream = Terminal()
+    rep.discovered = 4
+    rep.done("new", "u1", "_posts/a.md")
+    rep.fail("u2", "HTTP 404")
+    out = rep.stream.getvalue()
+    # named post, then the live line redrawn in place, wiped before the error line is printed
+    assert out.startswith("new       _posts/a.md  <- u1\n\r\x1b[K... 1/4 pages: 1 new (")
+    assert "ETA " in out
+    assert "\r\x1b[Kerror: u2: HTTP 404\n\r\x1b[K... 2/4 pages: 1 new, 1 failed (" in out
+    rep.progress.clear()
+    assert rep.stream.getvalue().endswith("\r\x1b[K")
+    assert "\n" not in out.rsplit("error: u2: HTTP 404\n", 1)[1]  # the live line never adds lines
