@@ -56,6 +56,8 @@ class RunReport:
     failures: list[Failure] = field(default_factory=list)
     skipped: list[Failure] = field(default_factory=list)
     posts: list[dict[str, str]] = field(default_factory=list)  # written (new/updated) posts
+    images: dict[str, int] = field(default_factory=dict)  # --download-images: status -> count
+    image_failures: list[dict[str, str]] = field(default_factory=list)
     duration_s: float = 0.0
     expected: int | None = None  # total pages, when known up front (for progress)
 
@@ -106,6 +108,14 @@ class RunReport:
             self._print(f"skipped   {url}: {reason}")
         self._progress()
 
+    def image(self, status: str, url: str, article: str, reason: str = "") -> None:
+        """One image of an article: downloaded, uptodate (already in the site) or failed.  A
+        failed image is not a failed page: the post keeps the image's original URL."""
+        self.images[status] = self.images.get(status, 0) + 1
+        if status == "failed":
+            self.image_failures.append({"url": url, "reason": reason, "article": article})
+            self._print(f"warning: image {url}: {reason} (the post of {article} keeps this URL)")
+
     # -- output -------------------------------------------------------------------------------
 
     @property
@@ -127,7 +137,10 @@ class RunReport:
         head = f"{self.command}: " if self.command else ""
         found = f"{self.discovered} discovered, " if self.discovered else ""
         dry = " (dry run: nothing written)" if self.dry_run else ""
-        return f"{head}{found}{', '.join(parts)} in {self.elapsed():.1f}s{dry}"
+        images = ""
+        if self.images:
+            images = "; images: " + ", ".join(f"{n} {status}" for status, n in sorted(self.images.items()))
+        return f"{head}{found}{', '.join(parts)} in {self.elapsed():.1f}s{images}{dry}"
 
     def elapsed(self) -> float:
         return self.duration_s or (time.monotonic() - self._t0)
@@ -138,6 +151,9 @@ class RunReport:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("expected")
+        if not self.images:
+            data.pop("images")
+            data.pop("image_failures")
         if self.health.sources:
             data["sources"] = self.health.to_json()
         data["exit_code"] = self.exit_code

@@ -40,7 +40,7 @@ PARSERS = frozenset({"cna", "generic"})
 
 _URL_LISTS = ("sitemaps", "feeds", "list_pages")
 _REQUIRED = ("name", "label", "parser", "allow_domains")
-_KEYS = frozenset(_REQUIRED + _URL_LISTS)
+_KEYS = frozenset(_REQUIRED + _URL_LISTS + ("download_images",))
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", re.IGNORECASE)
 _DEFAULT_NAME = "newsmirror/sources.toml (packaged default)"
@@ -61,6 +61,7 @@ class Source:
     feeds: tuple[str, ...]
     list_pages: tuple[str, ...]
     allow_domains: tuple[str, ...]  # article hosts (subdomains included), like Scrapy's allowed_domains
+    download_images: bool = False  # keep its posts' images in the site (pipelines/images.py)
 
     @property
     def entry_urls(self) -> tuple[str, ...]:
@@ -199,7 +200,15 @@ def _parse_table(table: dict[str, Any], place: str, number: int) -> Source:
         feeds=lists["feeds"],
         list_pages=lists["list_pages"],
         allow_domains=lists["allow_domains"],
+        download_images=_flag(table, "download_images", fail),
     )
+
+
+def _flag(table: dict[str, Any], key: str, fail: Any) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise fail(key, f"must be true or false, got {_describe(value)}")
+    return value
 
 
 # --------------------------------------------------------------------------- checks

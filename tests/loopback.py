@@ -28,6 +28,7 @@ class LoopbackSite:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
+        self.headers: list[tuple[str, dict[str, str]]] = []  # (path, request headers), in order
         self._lock = threading.Lock()
         site = self
 
@@ -35,6 +36,7 @@ class LoopbackSite:
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
                 with site._lock:
                     site.requests.append(self.path)
+                    site.headers.append((self.path, dict(self.headers.items())))
                     route = site.routes.get(self.path)
                 reply = route() if callable(route) else route
                 if reply is None:

@@ -101,6 +101,16 @@ def add_common_options(parser: argparse.ArgumentParser, output: bool = True) -> 
     add_verbosity_options(parser)
 
 
+def add_image_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--download-images",
+        action="store_true",
+        help="store every image of a post in OUT/assets/img/<site>/<id>/ (fetched like pages: "
+        "robots.txt, throttling, the article as Referer) and point the post at those copies; a failed "
+        "image keeps its original URL",
+    )
+
+
 def check_output_folder(output: str) -> None:
     """``-o`` must name a folder (or where one can be made): one line and exit 2 otherwise."""
     path = Path(output)
@@ -127,6 +137,8 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
     settings.set("NEWSMIRROR_STATE", args.state)
     settings.set("NEWSMIRROR_DRY_RUN", getattr(args, "dry_run", False))
     settings.set("NEWSMIRROR_DIFF", getattr(args, "diff", False))
+    if getattr(args, "download_images", False):
+        settings.set("NEWSMIRROR_DOWNLOAD_IMAGES", True, priority="cmdline")
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or not name:
@@ -173,7 +185,9 @@ def run_spider(spider: Any, settings: Any, report: RunReport, **kwargs: Any) -> 
     if settings.get("LOG_LEVEL") == "WARNING":
         # "Gave up retrying ..." and a robots.txt download traceback repeat the one-line error
         # the run report prints for that URL
-        for name in ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt"):
+        # a failed image: one warning line from the report, not Scrapy's traceback
+        for name in ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt",
+                     "scrapy.pipelines.media", "scrapy.pipelines.files"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     crawler = process.create_crawler(spider)
     report.health.thresholds = Thresholds.from_settings(settings)

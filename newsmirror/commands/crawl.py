@@ -13,6 +13,7 @@ from .common import (
     UsageError,
     add_command,
     add_common_options,
+    add_image_option,
     finish,
     make_report,
     output_lock,
@@ -92,6 +93,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also write every response to a WARC: FILE, or by default one file per run in "
         "OUT/.newsmirror/warc/",
     )
+    add_image_option(p)
     add_distributed_arguments(p)
 
 
