@@ -26,6 +26,7 @@ PARSE = "parse"  # an article page was fetched but is not an article we can read
 EMPTY = "empty"  # the article's body is empty once cleaned
 SOURCE_KINDS = frozenset({ENTRY, DISCOVERY, FETCH, PARSE, EMPTY})
 EXAMPLES = 3  # example URLs per symptom
+MAX_REMEMBERED = 200  # unparsable URLs a run keeps in the history, to count distinct pages
 
 
 @dataclass
@@ -94,6 +95,7 @@ class SourceRun:
     long_body: int = 0  # body text of at least min_body_chars
     with_figure: int = 0
     broken: bool = False
+    unparsed_urls: list[str] = field(default_factory=list)  # fetched but unparsable (capped)
 
 
 @dataclass
@@ -172,6 +174,8 @@ class HealthMonitor:
             health.run.fetch_failed += 1
         else:
             health.run.parse_failed += 1
+            if len(health.run.unparsed_urls) < MAX_REMEMBERED and url not in health.run.unparsed_urls:
+                health.run.unparsed_urls.append(url)
         health.reasons[reason] += 1
         _keep_example(health.examples.setdefault(reason, []), url)
 
@@ -265,15 +269,19 @@ def judge(health: SourceHealth, earlier: list[SourceRun], t: Thresholds) -> list
     fetched = run.pages - run.fetch_failed
     if fetched and not run.parsed:
         # a streak: this run and the runs before it that parsed nothing either, so a source that
-        # breaks on a quiet hour with two new articles still raises the alarm within a few runs
-        streak, runs = fetched, 1
+        # breaks on a quiet hour with two new articles still raises the alarm within a few runs.
+        # Counted in distinct pages: one bad article a feed keeps announcing (and every run
+        # fetches again) is not a broken source.
+        distinct, runs = set(run.unparsed_urls), 1
         for old in earlier:
-            if old.parsed or not (old.pages - old.fetch_failed):
+            if old.parsed:
                 break
-            streak += old.pages - old.fetch_failed
-            runs += 1
+            if old.pages - old.fetch_failed:  # runs that fetched nothing neither end nor extend it
+                distinct.update(old.unparsed_urls)
+                runs += 1
+        streak = max(fetched, len(distinct))
         if streak >= t.min_pages:
-            over = f" ({streak} over the last {runs} runs)" if runs > 1 else ""
+            over = f" ({streak} different pages over the last {runs} runs)" if runs > 1 else ""
             what = f"none of {fetched} article pages could be parsed{over}: {_reasons(health)}"
             out.append(Symptom(name, what, _examples(health)))
             return out

@@ -166,13 +166,29 @@ def test_thresholds_need_a_minimum_number_of_pages():
     assert lenient.evaluate() == []
 
 
+def failing_run(*urls: str) -> SourceRun:
+    return SourceRun("s", pages=len(urls), parse_failed=len(urls), unparsed_urls=list(urls))
+
+
 def test_nothing_parsed_over_a_streak_of_quiet_runs_raises_the_alarm():
-    earlier = [SourceRun("s", pages=2, parse_failed=2), SourceRun("s", pages=2, parse_failed=2)]
+    earlier = [
+        failing_run("https://x.test/c", "https://x.test/d"),
+        SourceRun("s"),  # a run with nothing new
+        failing_run("https://x.test/e", "https://x.test/f"),
+    ]
     monitor = fed(HealthMonitor(), failed=2)
     [symptom] = monitor.evaluate({"s": earlier})
-    assert symptom.symptom.startswith("none of 2 article pages could be parsed (6 over the last 3 runs)")
+    assert symptom.symptom.startswith(
+        "none of 2 article pages could be parsed (6 different pages over the last 3 runs): "
+        "2x no CNA article layout recognised"
+    )
     # a run that parsed something ends the streak
     assert fed(HealthMonitor(), failed=2).evaluate({"s": [SourceRun("s", pages=2, parsed=1), *earlier]}) == []
+
+
+def test_one_bad_article_fetched_again_every_run_is_no_alarm():
+    earlier = [failing_run("https://x.test/bad0") for _ in range(10)]
+    assert fed(HealthMonitor(), failed=1).evaluate({"s": earlier}) == []
 
 
 def test_empty_fields_and_a_lead_figure_drop_against_history():
