@@ -52,6 +52,7 @@ class Article:
     modified: datetime | None = None
     category: str = ""
     lead_figure: Figure | None = None
+    date_source: str = ""  # which page signal gave `published` (newsmirror.provenance)
     fetched_at: datetime | None = None
     origin: str = ""  # where the page came from, for messages
     hint_modified: datetime | None = None

@@ -76,10 +76,13 @@ class RunReport:
 
     # -- recording ---------------------------------------------------------------------------
 
-    def done(self, outcome: str, url: str, post_path: str) -> None:
+    def done(self, outcome: str, url: str, post_path: str, date_source: str = "") -> None:
         self.counts[outcome] += 1
         if outcome != "unchanged":
-            self.posts.append({"outcome": outcome, "url": url, "post": post_path})
+            entry = {"outcome": outcome, "url": url, "post": post_path}
+            if date_source:  # which page signal the date came from (newsmirror.provenance)
+                entry["date_source"] = date_source
+            self.posts.append(entry)
         # every post is named while a run is small; big runs get periodic progress lines instead
         if (
             self.verbose
@@ -87,7 +90,8 @@ class RunReport:
             or (self.dry_run and outcome != "unchanged")
         ):
             listed = self.dry_run and outcome != "unchanged" and self.listing is not None
-            self._print(f"{outcome:<9} {post_path}  <- {url}", self.listing if listed else None)
+            dated = f"  (date: {date_source})" if self.verbose and date_source else ""
+            self._print(f"{outcome:<9} {post_path}  <- {url}{dated}", self.listing if listed else None)
         self._progress()
 
     def fail(self, url: str, reason: str, source: str = "", kind: str = "") -> None:

@@ -39,6 +39,7 @@ CREATE TABLE IF NOT EXISTS seen (
     content_hash TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
     fetched_at   TEXT,
+    date_source  TEXT,
     PRIMARY KEY (site, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_post_path ON seen (post_path);
@@ -59,12 +60,13 @@ CREATE TABLE IF NOT EXISTS source_runs (
 """
 
 _COLUMNS = (
-    "site, article_id, url, post_path, title, published, modified, content_hash, updated_at, fetched_at"
+    "site, article_id, url, post_path, title, published, modified, content_hash, updated_at, fetched_at, "
+    "date_source"
 )
 # Module-level so the tests can EXPLAIN exactly the statements the store runs.
 GET_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? AND article_id = ?"
 BY_POST_PATH_SQL = f"SELECT {_COLUMNS} FROM seen WHERE post_path = ? ORDER BY updated_at DESC LIMIT 1"
-PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND article_id = ?"
 ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
 LIST_SITE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? ORDER BY site, article_id"
@@ -102,6 +104,7 @@ class SeenRecord:
     content_hash: str  # sha256 hex of the rendered post bytes
     updated_at: str  # when this row was written (ISO UTC)
     fetched_at: str | None = None  # when the page this post was made from was fetched (ISO UTC)
+    date_source: str | None = None  # which page signal gave `published` (newsmirror.provenance)
 
 
 class SeenStore:
@@ -170,6 +173,8 @@ class SeenStore:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(seen)")}
             if "fetched_at" not in columns:  # a schema-1 store
                 conn.execute("ALTER TABLE seen ADD COLUMN fetched_at TEXT")
+            if "date_source" not in columns:  # additive: older newsmirrors ignore it
+                conn.execute("ALTER TABLE seen ADD COLUMN date_source TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -246,6 +251,7 @@ class SeenStore:
             record.content_hash,
             record.updated_at,
             record.fetched_at,
+            record.date_source,
         )
         with self._write():
             self._conn.execute(PUT_SQL, values)

@@ -32,7 +32,7 @@ class ReportExtension:
     def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
         outcome = getattr(item, "outcome", "")
         if outcome in OUTCOMES:
-            self.report.done(outcome, item.url, item.post_path)
+            self.report.done(outcome, item.url, item.post_path, getattr(item, "date_source", ""))
             if isinstance(item, Article) and item.source:
                 self._health(item, outcome)
 

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from ..html import parse_html
 from ..items import Article, Page
+from ..provenance import date_signal
 from .base import NotAnArticle, SiteParser, read_meta
 from .cna import CNAParser
 from .generic import GenericParser
@@ -44,6 +45,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
     if published.tzinfo is None:  # parsers must return aware times; be strict rather than guess
         raise NotAnArticle("publication date has no time zone")
     label_fallback = fields.pop("label_fallback", "")
+    fields.setdefault("date_source", date_signal(doc, meta.jsonld, published))
     return Article(
         label=page.label or default_label or parser.default_label or label_fallback,
         fetched_at=page.fetched_at,
