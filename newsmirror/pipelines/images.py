@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import scrapy
+from scrapy.exceptions import NotConfigured
 from scrapy.pipelines.files import FilesPipeline, FSFilesStore
 
 from ..atomic import atomic_write_bytes
@@ -122,6 +123,13 @@ class ImagesToSitePipeline(FilesPipeline):
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ImagesToSitePipeline:
+        """Not in the chain at all unless some article may want its images (no cost otherwise)."""
+        sources = getattr(crawler.spider, "sources", ()) or ()
+        if not (
+            crawler.settings.getbool("NEWSMIRROR_DOWNLOAD_IMAGES")
+            or any(getattr(s, "download_images", False) for s in sources)
+        ):
+            raise NotConfigured  # no message: Scrapy then drops it without a warning line
         return cls(str(Runtime.of(crawler).output.resolve()), crawler=crawler)
 
     def wanted(self, item: Any, spider: Any) -> bool:
