@@ -52,7 +52,8 @@ class Progress:
         if total and rate > 0 and total > done:
             extra += f", ETA {_duration((total - done) / rate)}"
         of = f"/{total}" if total else ""
-        return f"... {done}{of} pages: {r.short_counts() or 'nothing yet'} ({extra})"
+        pages = "page" if done == 1 and not total else "pages"
+        return f"... {done}{of} {pages}: {r.short_counts() or 'nothing yet'} ({extra})"
 
     def update(self, past_listing: bool, every_s: float) -> None:
         now = time.monotonic()
