@@ -43,8 +43,22 @@ def decode(body: bytes | str, encoding: str | None = None) -> str:
         text = body
     else:
         content_type = f"text/html; charset={encoding}" if encoding else None
-        _, text = html_to_unicode(content_type, body)
+        used, text = html_to_unicode(content_type, body)
+        if used not in ("utf-8", "ascii") and _is_utf8(body):
+            # declared != actual (a "GB2312" page written in UTF-8, e.g. people.com.cn): bytes that
+            # are valid UTF-8 with multi-byte characters are UTF-8; legacy text almost never is
+            text = body.decode("utf-8")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _is_utf8(body: bytes) -> bool:
+    if body.isascii():
+        return False
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.HtmlElement:

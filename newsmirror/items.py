@@ -23,6 +23,7 @@ class Page:
     fetched_at: datetime | None = None
     label: str | None = None  # source label override (--label, sources file)
     hint_modified: datetime | None = None  # modification time a feed/sitemap announced
+    timezone: str | None = None  # the source's IANA zone for times the page writes without an offset
     input_key: str = ""  # fingerprint of these bytes + code + options (see Runtime.input_key)
     source: str = ""  # name of the source (sources.toml) that announced it, for source health
 
@@ -57,6 +58,7 @@ class Article:
     origin: str = ""  # where the page came from, for messages
     hint_modified: datetime | None = None
     input_key: str = ""
+    author: str = ""  # the post's author line (a feed item's author); empty: the label
     # set by the later pipelines
     post_path: str = ""  # path of the written post, relative to the output root
     outcome: str = ""  # "new" | "updated" | "unchanged"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -21,6 +21,7 @@ from types import TracebackType
 
 from .dates import utc_iso_ms
 from .health import SourceRun
+from .urlnorm import identity_url
 
 __all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc", "latest"]
 
@@ -57,7 +58,17 @@ CREATE TABLE IF NOT EXISTS source_runs (
     counts       TEXT NOT NULL,
     PRIMARY KEY (source, run_at)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS aliases (
+    url          TEXT PRIMARY KEY,
+    site         TEXT NOT NULL,
+    article_id   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_article ON aliases (site, article_id);
 """
+# ``aliases`` (added after schema 2, additive: older newsmirror versions ignore it) maps every URL
+# under which an article was announced or fetched -- in its identity form (urlnorm.identity_url) --
+# to the article, so a feed or sitemap that links to another host, adds tracking parameters or
+# goes through Feedburner is still recognised before fetching.
 
 _COLUMNS = (
     "site, article_id, url, post_path, title, published, modified, content_hash, updated_at, fetched_at, "
@@ -71,6 +82,8 @@ MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND art
 ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
 LIST_SITE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? ORDER BY site, article_id"
 LIST_SINCE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE published >= ? ORDER BY published, site, article_id"
+ALIAS_SQL = "SELECT site, article_id FROM aliases WHERE url = ?"
+PUT_ALIAS_SQL = "INSERT OR REPLACE INTO aliases (url, site, article_id) VALUES (?, ?, ?)"
 
 
 class StateError(Exception):
@@ -206,6 +219,21 @@ class SeenStore:
                 "SELECT site, article_id FROM inputs WHERE input_key = ?", (input_key,)
             ).fetchone()
         return (row[0], row[1]) if row else None
+
+    def article_for_url(self, url: str) -> tuple[str, str] | None:
+        """(site, article id) announced or fetched under ``url`` or any form of it (tracking
+        parameters, host case, trailing slash, AMP/mobile host), if one was mirrored."""
+        with self._lock, self._errors():
+            row = self._conn.execute(ALIAS_SQL, (identity_url(url),)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_aliases(self, site: str, article_id: str, urls: Iterable[str]) -> None:
+        """Remember that the article was announced or fetched under these URLs."""
+        keys = {identity_url(u) for u in urls if u and u.startswith(("http://", "https://"))}
+        if not keys:
+            return
+        with self._write():
+            self._conn.executemany(PUT_ALIAS_SQL, [(k, site, article_id) for k in sorted(keys)])
 
     def __len__(self) -> int:
         with self._lock, self._errors():

@@ -51,3 +51,16 @@ def test_the_report_the_store_and_verbose_output_carry_it(tmp_path):
         assert store.get("cna", "201412120137").date_source == "visible text (the site's time zone)"
     quiet = run_cli("reprocess", str(FIXTURES / "cna/cna-2023-acn-202308230192.html"), "-o", str(out))
     assert "(date: " not in quiet.stderr  # only with -v
+
+
+def test_a_post_made_from_a_feed_item_is_dated_by_the_feed():
+    from newsmirror.discovery import parse_feed_items
+    from newsmirror.items import Page
+    from newsmirror.sites import extract
+    from newsmirror.sites.feed import feed_item_document
+
+    url = "https://www.theguardian.com/world/rss"
+    item = parse_feed_items((FIXTURES / "feeds/rssparser-guardian.rss").read_bytes(), url)[0]
+    body = feed_item_document(item, source="guardian", feed_url=url, author="The Guardian")
+    article = extract(Page(url=item.url or url, body=body, encoding="utf-8", label="The Guardian"))
+    assert article.date_source == "feed"

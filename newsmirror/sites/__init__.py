@@ -13,12 +13,15 @@ from ..items import Article, Page
 from ..provenance import date_signal
 from .base import NotAnArticle, SiteParser, read_meta
 from .cna import CNAParser
+from .feed import FeedItemParser
 from .generic import GenericParser
+from .youtube import YouTubeParser
 
 __all__ = ["NotAnArticle", "PARSERS", "extract", "key_from_url", "parser_for"]
 
-# Specific parsers first; the generic fallback matches any page.
-PARSERS: tuple[SiteParser, ...] = (CNAParser(), GenericParser())
+# Feed item documents first (they carry their article's canonical link, which may be CNA's),
+# then specific sites; the generic fallback matches any page.
+PARSERS: tuple[SiteParser, ...] = (YouTubeParser(), FeedItemParser(), CNAParser(), GenericParser())
 
 
 def parser_for(key: str) -> SiteParser:
@@ -35,6 +38,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
     except ValueError as exc:  # empty body, undecodable bytes
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
     meta = read_meta(doc, page.url)
+    meta.zone = page.timezone
     parser = next(p for p in PARSERS if p.matches(doc, meta, page.url))
     if getattr(parser, "complete_pages_only", False) and b"</html" not in page.body[-4096:].lower():
         # lxml closes whatever a cut-off download left open: without this, a page truncated in

@@ -35,6 +35,7 @@ class PageMeta:
     published_texts: tuple[str, ...]  # machine-readable dates, most trusted first
     modified_texts: tuple[str, ...]
     jsonld: dict[str, Any] | None  # the NewsArticle / Article object, if any
+    zone: str | None = None  # the source's IANA timezone for times without an offset, if it names one
 
     def published(self, local: tzinfo) -> datetime | None:
         """The first readable publication date; a time without offset is taken in ``local``
