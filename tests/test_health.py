@@ -226,3 +226,18 @@ def test_local_faults_are_not_the_sources_fault():
 def test_bad_thresholds_are_usage_errors(tmp_path, name, value):
     result = run_cli("crawl", "-o", str(tmp_path), "-s", f"{name}={value}")
     assert result.returncode == 2 and name in result.stderr.splitlines()[-1]
+
+
+def test_a_full_text_feed_whose_items_cannot_be_read_exits_4(site, tmp_path):
+    items = "".join(f"<item><title>t{n}</title><link>{site.url(f'/a/{n}')}</link><guid>g{n}</guid>"
+                    f"<description>text {n}</description></item>" for n in range(6))  # no dates at all
+    site.add("/rss.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title>{items}</channel></rss>',
+             content_type="application/rss+xml")
+    sources = tmp_path / "sources.toml"
+    sources.write_text(f'[[source]]\nname = "undated"\nlabel = "Undated"\nparser = "feed"\n'
+                       f'feeds = ["{site.url("/rss.xml")}"]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = run_cli("crawl", "--sources", str(sources), "-o", str(out), *FAST)
+    assert result.returncode == 4, result.stderr
+    assert ("source undated looks broken: none of 6 article pages could be parsed: "
+            "6x feed item has no readable publication date") in result.stderr

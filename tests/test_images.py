@@ -127,3 +127,17 @@ def test_rewriting_touches_only_the_urls():
         '</picture></figure><p>https://x.test/a.jpg</p>')
     assert image_path("cna", "1", "https://x.test/b.jpg?x=1").endswith(".jpg")
     assert image_path("cna", "1", "https://x.test/photo").endswith(".img")
+
+
+def test_the_sources_key_is_checked_and_written_back():
+    import pytest
+
+    from newsmirror.sources import SourcesError, dump_sources, parse_sources_text
+
+    text = ('[[source]]\nname = "voa"\nlabel = "VOA"\nparser = "feed"\n'
+            'feeds = ["https://example.org/rss.xml"]\ndownload_images = true\n')
+    [source] = parse_sources_text(text, "s.toml")
+    assert source.download_images is True
+    assert parse_sources_text(dump_sources([source]), "again.toml") == [source]
+    with pytest.raises(SourcesError, match="key 'download_images': must be true or false, got str 'yes'"):
+        parse_sources_text(text.replace("= true", '= "yes"'), "s.toml")
