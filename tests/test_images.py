@@ -141,3 +141,31 @@ def test_the_sources_key_is_checked_and_written_back():
     assert parse_sources_text(dump_sources([source]), "again.toml") == [source]
     with pytest.raises(SourcesError, match="key 'download_images': must be true or false, got str 'yes'"):
         parse_sources_text(text.replace("= true", '= "yes"'), "s.toml")
+
+
+def test_reprocess_localizes_images_from_the_http_cache_offline(tmp_path):
+    from loopback import LoopbackSite
+
+    crawled = tmp_path / "crawled"
+    with LoopbackSite() as site:
+        serve(site)
+        first = mirror(site, crawled, "--download-images", "-s", "HTTPCACHE_ENABLED=True",
+                       "-s", f"HTTPCACHE_DIR={crawled / '.newsmirror/httpcache'}")
+        assert first.returncode == 0, first.stderr
+    post = (crawled / POST).read_text(encoding="utf-8")
+    # the server is gone: every image must come from the cache
+    again = tmp_path / "again"
+    result = run_cli("reprocess", str(crawled / ".newsmirror/httpcache"), "-o", str(again), "--download-images")
+    assert result.returncode == 0, result.stderr
+    assert (again / POST).read_text(encoding="utf-8") == post
+    for ref in local_refs(post):
+        assert (again / ref.lstrip("/")).read_bytes() == (crawled / ref.lstrip("/")).read_bytes()
+    assert "; images: 2 cached" in result.stderr
+    # pages without their images in a store keep the URLs, counted, and nothing is fetched
+    bare = tmp_path / "bare"
+    page = tmp_path / "page.html"
+    page.write_bytes((FIXTURES / "seed/202309110310.reconstructed.html").read_bytes())
+    plain = run_cli("reprocess", str(page), "-o", str(bare), "--download-images")
+    assert plain.returncode == 0, plain.stderr
+    assert (bare / POST).read_bytes() == (FIXTURES / "seed/expected_clean.md").read_bytes()
+    assert "; images: 2 failed" in plain.stderr and "not in the HTTP cache" in plain.stderr
