@@ -168,4 +168,25 @@ def test_reprocess_localizes_images_from_the_http_cache_offline(tmp_path):
     plain = run_cli("reprocess", str(page), "-o", str(bare), "--download-images")
     assert plain.returncode == 0, plain.stderr
     assert (bare / POST).read_bytes() == (FIXTURES / "seed/expected_clean.md").read_bytes()
-    assert "; images: 2 failed" in plain.stderr and "not in the HTTP cache" in plain.stderr
+    assert "; images: 2 failed" in plain.stderr and "not in the HTTP cache or WARC" in plain.stderr
+
+
+def test_reprocess_localizes_images_from_a_warc_offline(tmp_path):
+    from loopback import LoopbackSite
+
+    crawled, warc = tmp_path / "crawled", tmp_path / "crawl.warc.gz"
+    with LoopbackSite() as site:
+        serve(site)
+        site.add("/rss.xml", f'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title><item>'
+                             f"<title>t</title><link>{site.url(ARTICLE)}</link></item></channel></rss>",
+                 content_type="application/rss+xml")
+        first = run_cli("crawl", "--feed", site.url("/rss.xml"), "--parser", "cna", "-o", str(crawled),
+                        "--download-images", "--warc", str(warc), *FAST)
+        assert first.returncode == 0, first.stderr
+    post = (crawled / POST).read_text(encoding="utf-8")
+    again = tmp_path / "again"
+    result = run_cli("reprocess", str(warc), "-o", str(again), "--download-images")
+    assert result.returncode == 0, result.stderr
+    assert (again / POST).read_text(encoding="utf-8") == post
+    assert sorted(p.read_bytes() for p in (again / "assets/img").rglob("*.jpg")) == sorted(JPEG.values())
+    assert "; images: 2 cached" in result.stderr

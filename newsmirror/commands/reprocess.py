@@ -42,9 +42,9 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--download-images",
         action="store_true",
-        help="store the posts' images in OUT/assets/img/ from the Scrapy HTTP cache among PATHs "
-        "(a crawl's --cache --download-images keeps them); nothing is fetched, an image not in "
-        "the cache keeps its URL",
+        help="store the posts' images in OUT/assets/img/ from the Scrapy HTTP cache or WARC files "
+        "among PATHs (a crawl's --download-images with --cache/--warc keeps them); nothing is "
+        "fetched, an image not in them keeps its URL",
     )
     add_common_options(p)
     p.set_defaults(func=run)
@@ -63,11 +63,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _images_from_cache(settings: Any, paths: list[str]) -> None:
-    """Image requests are answered from the HTTP cache folders among PATHs, never the network."""
-    from ..scrapy_parts.stored_media import cache_spider_folders
+    """Image requests are answered from the HTTP cache folders and WARCs among PATHs, never the
+    network."""
+    from ..scrapy_parts.stored_media import cache_spider_folders, warc_files
 
     folders = cache_spider_folders([Path(p) for p in paths])
     settings.set("NEWSMIRROR_STORED_MEDIA", [str(f) for f in folders], priority="cmdline")
+    settings.set("NEWSMIRROR_STORED_WARCS", [str(f) for f in warc_files([Path(p) for p in paths])],
+                 priority="cmdline")
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
     middlewares["newsmirror.scrapy_parts.stored_media.StoredMediaMiddleware"] = 10
     settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="cmdline")
