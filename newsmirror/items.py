@@ -26,6 +26,7 @@ class Page:
     timezone: str | None = None  # the source's IANA zone for times the page writes without an offset
     input_key: str = ""  # fingerprint of these bytes + code + options (see Runtime.input_key)
     requested_url: str = ""  # the URL asked for, before redirects ("" when nothing was fetched)
+    source: str = ""  # name of the source (sources.toml) that announced it, for source health
 
     def __repr__(self) -> str:
         # Scrapy logs items on errors and at DEBUG: never the page bytes (a 20 MB page is one line)
@@ -57,6 +58,7 @@ class Article:
     modified: datetime | None = None
     category: str = ""
     lead_figure: Figure | None = None
+    date_source: str = ""  # which page signal gave `published` (newsmirror.provenance)
     fetched_at: datetime | None = None
     origin: str = ""  # where the page came from, for messages
     hint_modified: datetime | None = None
@@ -67,6 +69,7 @@ class Article:
     outcome: str = ""  # "new" | "updated" | "unchanged"
     requested_url: str = ""  # the URL asked for, before redirects
     fetched_url: str = ""  # the URL the page came from, after redirects
+    source: str = ""  # the Page's source, for source health
 
     def __repr__(self) -> str:
         return f"Article(url={self.url!r}, site={self.site!r}, article_id={self.article_id!r})"

@@ -16,9 +16,12 @@ from typing import IO, Any
 
 from scrapy.exceptions import DropItem
 
+from .health import DISCOVERY, ENTRY, HealthMonitor
+from .progress import Progress
+
 OUTCOMES = ("new", "updated", "unchanged")
 LIST_LIMIT = 20  # runs up to this size name every post
-PROGRESS_EVERY_S = 2.0
+PROGRESS_EVERY_S = 10.0  # off a terminal, one progress line this often
 
 
 class PageFailed(DropItem):
@@ -64,6 +67,8 @@ class RunReport:
     failures: list[Failure] = field(default_factory=list)
     skipped: list[Failure] = field(default_factory=list)
     posts: list[dict[str, str]] = field(default_factory=list)  # written (new/updated) posts
+    images: dict[str, int] = field(default_factory=dict)  # --download-images: status -> count
+    image_failures: list[dict[str, str]] = field(default_factory=list)
     duration_s: float = 0.0
     expected: int | None = None  # total pages, when known up front (for progress)
 
@@ -76,43 +81,74 @@ class RunReport:
         self.dry_run = False  # list every post that would change
         self.summary_on_close = False  # print the summary when the spider closes (no CLI around)
         self.write_error = ""  # the JSON report itself could not be written
+        self.listing: IO[str] | None = None  # where --dry-run lists posts (the CLI: stdout)
+        self.health = HealthMonitor()  # per-source counts and verdicts (newsmirror.health)
+        self.progress = Progress(self)
+        self.progress_every: float | None = None  # seconds between plain progress lines
 
     # -- recording ---------------------------------------------------------------------------
 
-    def done(self, outcome: str, url: str, post_path: str, requested: str = "", final_url: str = "") -> None:
+    def done(
+        self,
+        outcome: str,
+        url: str,
+        post_path: str,
+        requested: str = "",
+        final_url: str = "",
+        date_source: str = "",
+    ) -> None:
         self.counts[outcome] += 1
         if outcome != "unchanged":
-            self.posts.append(
-                {
-                    "outcome": outcome,
-                    "url": url,
-                    "post": post_path,
-                    "requested": requested or final_url or url,
-                    "final_url": final_url or url,
-                }
-            )
+            entry = {
+                "outcome": outcome,
+                "url": url,
+                "post": post_path,
+                "requested": requested or final_url or url,
+                "final_url": final_url or url,
+            }
+            if date_source:  # which page signal the date came from (newsmirror.provenance)
+                entry["date_source"] = date_source
+            self.posts.append(entry)
         # every post is named while a run is small; big runs get periodic progress lines instead
         if (
             self.verbose
             or (not self.quiet and self.processed <= LIST_LIMIT)
             or (self.dry_run and outcome != "unchanged")
         ):
-            self._print(f"{outcome:<9} {post_path}  <- {url}")
+            listed = self.dry_run and outcome != "unchanged" and self.listing is not None
+            dated = f"  (date: {date_source})" if self.verbose and date_source else ""
+            self._print(f"{outcome:<9} {post_path}  <- {url}{dated}", self.listing if listed else None)
         self._progress()
 
-    def fail(self, url: str, reason: str, final_url: str = "", post: str = "") -> None:
+    def fail(
+        self, url: str, reason: str, final_url: str = "", post: str = "", source: str = "", kind: str = ""
+    ) -> None:
+        """*kind* says whose fault it is (see newsmirror.health): the source's, or local if empty."""
         reason = " ".join(str(reason).split()) or "unknown error"
         self.counts["failed"] += 1
         self.failures.append(Failure(url, reason, final_url or url, post))
+        self.health.failed(source, kind, url, reason)
         self._print(f"error: {url}: {reason}")
         self._progress()
 
-    def skip(self, url: str, reason: str, final_url: str = "", post: str = "") -> None:
+    def skip(
+        self, url: str, reason: str, final_url: str = "", post: str = "", source: str = "", kind: str = ""
+    ) -> None:
         self.counts["skipped"] += 1
         self.skipped.append(Failure(url, reason, final_url or url, post))
+        if kind in (ENTRY, DISCOVERY):  # an entry point robots.txt forbids gives no articles either
+            self.health.failed(source, DISCOVERY, url, reason)
         if self.verbose:
             self._print(f"skipped   {url}: {reason}")
         self._progress()
+
+    def image(self, status: str, url: str, article: str, reason: str = "") -> None:
+        """One image of an article: downloaded, uptodate (already in the site) or failed.  A
+        failed image is not a failed page: the post keeps the image's original URL."""
+        self.images[status] = self.images.get(status, 0) + 1
+        if status == "failed":
+            self.image_failures.append({"url": url, "reason": reason, "article": article})
+            self._print(f"warning: image {url}: {reason} (the post of {article} keeps this URL)")
 
     # -- output -------------------------------------------------------------------------------
 
@@ -122,6 +158,8 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
+        if self.health.broken:
+            return 4
         return 1 if self.counts["failed"] or self.write_error else 0
 
     def summary(self) -> str:
@@ -133,7 +171,10 @@ class RunReport:
         head = f"{self.command}: " if self.command else ""
         found = f"{self.discovered} discovered, " if self.discovered else ""
         dry = " (dry run: nothing written)" if self.dry_run else ""
-        return f"{head}{found}{', '.join(parts)} in {self.elapsed():.1f}s{dry}"
+        images = ""
+        if self.images:
+            images = "; images: " + ", ".join(f"{n} {status}" for status, n in sorted(self.images.items()))
+        return f"{head}{found}{', '.join(parts)} in {self.elapsed():.1f}s{images}{dry}"
 
     def elapsed(self) -> float:
         return self.duration_s or (time.monotonic() - self._t0)
@@ -144,6 +185,11 @@ class RunReport:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("expected")
+        if not self.images:
+            data.pop("images")
+            data.pop("image_failures")
+        if self.health.sources:
+            data["sources"] = self.health.to_json()
         data["exit_code"] = self.exit_code
         return data
 
@@ -160,18 +206,18 @@ class RunReport:
             return False
         return True
 
-    def _print(self, line: str) -> None:
-        if self.stream is not None:
-            print(line, file=self.stream, flush=True)
+    def _print(self, line: str, stream: IO[str] | None = None) -> None:
+        stream = stream or self.stream
+        if stream is not None:
+            self.progress.clear()
+            print(line, file=stream, flush=True)
 
     def _progress(self) -> None:
-        """Every few seconds, once posts are no longer listed one by one."""
-        now = time.monotonic()
-        if self.quiet or self.processed <= LIST_LIMIT or now - self._last_progress < PROGRESS_EVERY_S:
-            return
-        self._last_progress = now
-        total = f"/{self.expected}" if self.expected else ""
-        self._print(f"... {self.processed}{total} pages: {self._short_counts()}")
+        """A live line on a terminal; off it, a plain line every few seconds once posts are no
+        longer listed one by one."""
+        if not self.quiet and self.stream is not None:
+            every = PROGRESS_EVERY_S if self.progress_every is None else self.progress_every
+            self.progress.update(self.processed > LIST_LIMIT, every)
 
-    def _short_counts(self) -> str:
+    def short_counts(self) -> str:
         return ", ".join(f"{v} {k}" for k, v in self.counts.items() if v)

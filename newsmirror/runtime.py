@@ -70,6 +70,7 @@ class Runtime:
     state_path: Path | None
     report: RunReport
     exclusive: bool = False  # this process holds the output's run lock
+    download_images: bool = False  # --download-images: the post's image URLs point into the site
     _store: SeenStore | None = None
     _fingerprint: str = ""
 
@@ -102,6 +103,7 @@ class Runtime:
             state_path=Path(state) if state else default_state_path(output),
             report=report or _standalone_report(),
             exclusive=settings.getbool("NEWSMIRROR_EXCLUSIVE"),
+            download_images=settings.getbool("NEWSMIRROR_DOWNLOAD_IMAGES"),
         )
 
     @property
@@ -117,7 +119,8 @@ class Runtime:
         declared encoding and bytes, this newsmirror's code, the output libraries' versions and
         the output options."""
         if not self._fingerprint:
-            self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format)
+            images = ("download_images",) if self.download_images else ()  # other post bytes
+            self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format, *images)
         digest = hashlib.sha256(self._fingerprint.encode())
         for part in (page.url, page.label or "", page.encoding or ""):
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")

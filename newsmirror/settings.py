@@ -16,6 +16,7 @@ ITEM_PIPELINES = {
     "newsmirror.pipelines.SkipUnchangedPipeline": 50,
     "newsmirror.pipelines.ExtractPipeline": 100,
     "newsmirror.pipelines.CleanPipeline": 200,
+    "newsmirror.pipelines.images.ImagesToSitePipeline": 250,  # --download-images: figures into the site
     "newsmirror.pipelines.DedupePipeline": 300,
     "newsmirror.pipelines.WritePipeline": 400,
 }
@@ -78,3 +79,5 @@ NEWSMIRROR_DIFF = False
 NEWSMIRROR_WARC = None  # write every response to this .warc.gz
 NEWSMIRROR_PARSE_IN_THREAD = True  # parse pages off the event loop (see pipelines/extract.py)
 NEWSMIRROR_EXCLUSIVE = False  # set by the CLI while it holds the run lock
+NEWSMIRROR_DOWNLOAD_IMAGES = False  # store every body image in OUTPUT/assets/img/ (--download-images)
+MEDIA_ALLOW_REDIRECTS = True  # image CDNs redirect; the final image is what the post needs

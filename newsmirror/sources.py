@@ -56,7 +56,7 @@ _HOME_HOSTS = {"cna": ("www.cna.com.tw",)}
 
 _URL_LISTS = ("sitemaps", "feeds", "list_pages")
 _REQUIRED = ("name", "label", "parser")
-_OPTIONAL = ("allow_domains", "timezone", "author", "fetch_summary_only")
+_OPTIONAL = ("allow_domains", "timezone", "author", "fetch_summary_only", "download_images")
 _KEYS = frozenset(_REQUIRED + _URL_LISTS + _OPTIONAL)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", re.IGNORECASE)
@@ -81,6 +81,7 @@ class Source:
     timezone: str | None = None  # IANA zone of times written without an offset
     author: str = "item"  # one of AUTHOR_CHOICES
     fetch_summary_only: bool = False  # parser "feed": fetch the page of items that carry only a summary
+    download_images: bool = False  # keep its posts' images in the site (pipelines/images.py)
 
     @property
     def zone(self) -> tzinfo:
@@ -251,7 +252,15 @@ def _parse_table(table: dict[str, Any], place: str, number: int) -> Source:
         timezone=timezone,
         author=author,
         fetch_summary_only=fetch_summary_only,
+        download_images=_flag(table, "download_images", fail),
     )
+
+
+def _flag(table: dict[str, Any], key: str, fail: Any) -> bool:
+    value = table.get(key, False)
+    if not isinstance(value, bool):
+        raise fail(key, f"must be true or false, got {_describe(value)}")
+    return value
 
 
 def _entry_urls(lists: dict[str, tuple[str, ...]]) -> list[str]:
@@ -487,6 +496,8 @@ def dump_sources(sources: Iterable[Source], header: str = "") -> str:
             lines.append(f"author = {_toml_string(source.author)}")
         if source.fetch_summary_only:
             lines.append("fetch_summary_only = true")
+        if source.download_images:
+            lines.append("download_images = true")
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

@@ -9,16 +9,18 @@ connection is created with ``check_same_thread=False`` and guarded by a lock.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from .dates import utc_iso_ms
+from .health import SourceRun
 from .urlnorm import identity_url
 
 __all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc", "latest"]
@@ -38,15 +40,24 @@ CREATE TABLE IF NOT EXISTS seen (
     content_hash TEXT NOT NULL,
     updated_at   TEXT NOT NULL,
     fetched_at   TEXT,
+    date_source  TEXT,
     PRIMARY KEY (site, article_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_post_path ON seen (post_path);
+CREATE INDEX IF NOT EXISTS seen_published ON seen (published);
 CREATE TABLE IF NOT EXISTS inputs (
     input_key    TEXT PRIMARY KEY,
     site         TEXT NOT NULL,
     article_id   TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS inputs_article ON inputs (site, article_id);
+CREATE TABLE IF NOT EXISTS source_runs (
+    source       TEXT NOT NULL,
+    run_at       TEXT NOT NULL,
+    command      TEXT NOT NULL,
+    counts       TEXT NOT NULL,
+    PRIMARY KEY (source, run_at)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS aliases (
     url          TEXT PRIMARY KEY,
     site         TEXT NOT NULL,
@@ -60,14 +71,17 @@ CREATE INDEX IF NOT EXISTS aliases_article ON aliases (site, article_id);
 # goes through Feedburner is still recognised before fetching.
 
 _COLUMNS = (
-    "site, article_id, url, post_path, title, published, modified, content_hash, updated_at, fetched_at"
+    "site, article_id, url, post_path, title, published, modified, content_hash, updated_at, fetched_at, "
+    "date_source"
 )
 # Module-level so the tests can EXPLAIN exactly the statements the store runs.
 GET_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? AND article_id = ?"
 BY_POST_PATH_SQL = f"SELECT {_COLUMNS} FROM seen WHERE post_path = ? ORDER BY updated_at DESC LIMIT 1"
-PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND article_id = ?"
 ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
+LIST_SITE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? ORDER BY site, article_id"
+LIST_SINCE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE published >= ? ORDER BY published, site, article_id"
 ALIAS_SQL = "SELECT site, article_id FROM aliases WHERE url = ?"
 PUT_ALIAS_SQL = "INSERT OR REPLACE INTO aliases (url, site, article_id) VALUES (?, ?, ?)"
 
@@ -103,6 +117,7 @@ class SeenRecord:
     content_hash: str  # sha256 hex of the rendered post bytes
     updated_at: str  # when this row was written (ISO UTC)
     fetched_at: str | None = None  # when the page this post was made from was fetched (ISO UTC)
+    date_source: str | None = None  # which page signal gave `published` (newsmirror.provenance)
 
 
 # Only these mean the file itself is damaged; a full disk (SQLITE_FULL), an I/O error, a
@@ -196,6 +211,8 @@ class SeenStore:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(seen)")}
             if "fetched_at" not in columns:  # a schema-1 store
                 conn.execute("ALTER TABLE seen ADD COLUMN fetched_at TEXT")
+            if "date_source" not in columns:  # additive: older newsmirrors ignore it
+                conn.execute("ALTER TABLE seen ADD COLUMN date_source TEXT")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
@@ -287,6 +304,7 @@ class SeenStore:
             record.content_hash,
             record.updated_at,
             record.fetched_at,
+            record.date_source,
         )
         with self._write():
             self._conn.execute(PUT_SQL, values)
@@ -360,6 +378,93 @@ class SeenStore:
             yield
         except sqlite3.Error as exc:
             raise StateError(f"seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
+
+    # -- inspecting and forgetting (``newsmirror state``) -------------------------------------
+
+    def records(self, site: str | None = None, since: str | None = None) -> Iterator[SeenRecord]:
+        """Rows of one site (primary-key range) and/or published at or after *since* (an ISO
+        UTC time; ``seen_published`` index), in chunks."""
+        if since is not None:
+            cursor_args: tuple[str, tuple[str, ...]] = (LIST_SINCE_SQL, (since,))
+        elif site is not None:
+            cursor_args = (LIST_SITE_SQL, (site,))
+        else:
+            cursor_args = (ITER_SQL, ())
+        with self._lock, self._errors():
+            cursor = self._conn.execute(*cursor_args)
+        while True:
+            with self._lock, self._errors():
+                rows = cursor.fetchmany(1000)
+            if not rows:
+                return
+            for row in rows:
+                record = SeenRecord(*row)
+                if site is None or record.site == site:
+                    yield record
+
+    def input_keys(self, site: str, article_id: str) -> list[str]:
+        """The input key(s) recorded for an article (``inputs_article`` index)."""
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT input_key FROM inputs WHERE site = ? AND article_id = ?", (site, article_id)
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    def forget(self, site: str, article_id: str) -> bool:
+        """Drop an article's row and input keys, so the next crawl mirrors it again."""
+        with self._write():
+            key = (site, article_id)
+            cursor = self._conn.execute("DELETE FROM seen WHERE site = ? AND article_id = ?", key)
+            self._conn.execute("DELETE FROM inputs WHERE site = ? AND article_id = ?", key)
+        return cursor.rowcount > 0
+
+    def stats(self) -> dict[str, dict[str, object]]:
+        """Per site: rows, oldest/newest publication and the last write (one grouped scan)."""
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT site, COUNT(*), MIN(published), MAX(published), MAX(updated_at), "
+                "SUM(post_path LIKE 'archived/%') FROM seen GROUP BY site ORDER BY site"
+            ).fetchall()
+        return {
+            r[0]: {"articles": r[1], "oldest": r[2], "newest": r[3], "last_written": r[4], "archived": r[5]}
+            for r in rows
+        }
+
+    def post_paths(self) -> set[str]:
+        """Every post path the store knows (one index scan)."""
+        with self._lock, self._errors():
+            return {row[0] for row in self._conn.execute("SELECT post_path FROM seen")}
+
+    def sources_seen(self) -> list[str]:
+        with self._lock, self._errors():
+            rows = self._conn.execute("SELECT DISTINCT source FROM source_runs ORDER BY 1").fetchall()
+        return [row[0] for row in rows]
+
+    # -- source health history (newsmirror.health) ---------------------------------------------
+
+    def record_source_run(self, run: SourceRun, run_at: str, command: str, keep: int = 200) -> None:
+        """Remember what a source did in one run (additive table: older stores gain it silently);
+        only the newest *keep* runs per source are kept."""
+        with self._write():
+            self._conn.execute(
+                "INSERT OR REPLACE INTO source_runs (source, run_at, command, counts) VALUES (?, ?, ?, ?)",
+                (run.source, run_at, command, json.dumps(asdict(run))),
+            )
+            self._conn.execute(
+                "DELETE FROM source_runs WHERE source = ? AND run_at NOT IN "
+                "(SELECT run_at FROM source_runs WHERE source = ? ORDER BY run_at DESC LIMIT ?)",
+                (run.source, run.source, keep),
+            )
+
+    def source_history(self, source: str, limit: int = 20) -> list[SourceRun]:
+        """The source's recent runs, newest first."""
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT counts FROM source_runs WHERE source = ? ORDER BY run_at DESC LIMIT ?",
+                (source, limit),
+            ).fetchall()
+        known = set(SourceRun.__dataclass_fields__)
+        return [SourceRun(**{k: v for k, v in json.loads(row[0]).items() if k in known}) for row in rows]
 
     # -- lifetime ------------------------------------------------------------------------------
 

@@ -36,6 +36,7 @@ class LoopbackSite:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
         self.times: list[tuple[str, float]] = []  # (path, time.monotonic()) of every request
+        self.headers: list[tuple[str, dict[str, str]]] = []  # (path, request headers), in order
         self._lock = threading.Lock()
         site = self
 
@@ -44,6 +45,7 @@ class LoopbackSite:
                 with site._lock:
                     site.requests.append(self.path)
                     site.times.append((self.path, time.monotonic()))
+                    site.headers.append((self.path, dict(self.headers.items())))
                     route = site.routes.get(self.path)
                 reply = route() if callable(route) else route
                 if reply is None:

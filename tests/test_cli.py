@@ -122,7 +122,8 @@ def test_reprocess_is_idempotent_and_has_dry_run_and_diff(tmp_path):
                                   encoding="utf-8")
     dry = run_cli("reprocess", str(pages), "-o", str(out), "--dry-run", "--diff")
     assert dry.returncode == 0
-    assert f"updated   {POST}" in dry.stderr and "(dry run: nothing written)" in dry.stderr
+    # what --dry-run lists is the command's output (stdout); the summary stays on stderr
+    assert f"updated   {POST}" in dry.stdout and "(dry run: nothing written)" in dry.stderr
     assert f"--- a/{POST}" in dry.stdout and "+++ b/" in dry.stdout and "（編輯：某某）" in dry.stdout
     assert "0 new, 1 updated" in dry.stderr
     assert (out / POST).read_bytes() == GOLDEN_POST.read_bytes()
@@ -131,7 +132,7 @@ def test_reprocess_is_idempotent_and_has_dry_run_and_diff(tmp_path):
 def test_dry_run_on_a_fresh_output_creates_nothing(tmp_path):
     result = run_cli("reprocess", str(GOLDEN_PAGE), "-o", str(tmp_path / "out"), "--dry-run")
     assert result.returncode == 0, result.stderr
-    assert f"new       {POST}" in result.stderr
+    assert f"new       {POST}" in result.stdout
     assert not (tmp_path / "out").exists()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 from newsmirror import report as report_module
 from newsmirror.report import RunReport
@@ -20,7 +21,8 @@ def test_small_runs_name_every_post_big_runs_show_progress(monkeypatch, tmp_path
     named = [line for line in lines if line.startswith("new ")]
     assert len(named) == report_module.LIST_LIMIT
     assert "error: /tmp/bad.html: expired article: CNA shows only the notice" in lines
-    assert lines[-1] == "... 30/30 pages: 29 new, 1 failed"
+    assert re.fullmatch(r"\.\.\. 30/30 pages: 29 new, 1 failed \([\d.]+/s\)", lines[-1]), lines[-1]
+    assert re.fullmatch(r"\.\.\. 29/30 pages: 29 new \([\d.]+/s, ETA \d+s\)", lines[-3]), lines[-3]
     rep.finish()
     assert rep.summary().startswith("reprocess: 29 new, 0 updated, 0 unchanged, 1 failed in ")
     assert rep.exit_code == 1
@@ -40,3 +42,28 @@ def test_quiet_prints_only_errors():
     rep.fail("u3", "HTTP 404")
     assert rep.stream.getvalue() == "error: u3: HTTP 404\n"
     assert rep.exit_code == 1 and rep.counts["skipped"] == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_on_a_terminal_progress_is_one_live_line_wiped_before_other_lines(monkeypatch):
+    from newsmirror import progress
+
+    monkeypatch.setattr(progress, "LIVE_EVERY_S", 0.0)
+    monkeypatch.delenv("TERM", raising=False)
+    rep = RunReport(command="crawl")
+    rep.stream = Terminal()
+    rep.discovered = 4
+    rep.done("new", "u1", "_posts/a.md")
+    rep.fail("u2", "HTTP 404")
+    out = rep.stream.getvalue()
+    # named post, then the live line redrawn in place, wiped before the error line is printed
+    assert out.startswith("new       _posts/a.md  <- u1\n\r\x1b[K... 1/4 pages: 1 new (")
+    assert "ETA " in out
+    assert "\r\x1b[Kerror: u2: HTTP 404\n\r\x1b[K... 2/4 pages: 1 new, 1 failed (" in out
+    rep.progress.clear()
+    assert rep.stream.getvalue().endswith("\r\x1b[K")
+    assert "\n" not in out.rsplit("error: u2: HTTP 404\n", 1)[1]  # the live line never adds lines

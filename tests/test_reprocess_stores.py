@@ -78,8 +78,9 @@ def test_changed_parser_output_rewrites_only_changed_posts(crawled, tmp_path):
     report = report_of(target)
     assert report["counts"]["updated"] == 1 and report["counts"]["unchanged"] == len(PAGES) - 1
     [entry] = report["posts"]
-    assert {k: entry[k] for k in ("outcome", "url", "post")} == {
-        "outcome": "updated", "url": "https://www.cna.com.tw/news/aopl/202309110310.aspx", "post": f"_posts/{name}"}
+    assert {k: entry[k] for k in ("outcome", "url", "post", "date_source")} == {
+        "outcome": "updated", "url": "https://www.cna.com.tw/news/aopl/202309110310.aspx", "post": f"_posts/{name}",
+        "date_source": "meta article:published_time"}
     after = {p.name: p.stat().st_mtime_ns for p in (target / "_posts").glob("*.md")}
     assert [n for n in after if after[n] != mtimes[n]] == [name]
     assert posts_of(target) == posts

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from .. import __version__
-from . import archive, crawl, mirror, reprocess, site, sources, worker
+from . import archive, crawl, export, mirror, reprocess, site, sources, state, worker
 from .common import EXIT_CANNOT_RUN, EXIT_CODES, EXIT_USAGE, CannotRun, UsageError
 
-COMMANDS: tuple[ModuleType, ...] = (mirror, reprocess, crawl, worker, archive, sources, site)
+COMMANDS: tuple[ModuleType, ...] = (mirror, reprocess, crawl, worker, archive, sources, state, export, site)
 
 EXAMPLES = """\
 examples:

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..health import Thresholds
 from ..report import LIST_LIMIT, RunReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANNOT_RUN, EXIT_SOURCE_BROKEN = 0, 1, 2, 3, 4
@@ -100,6 +101,16 @@ def add_common_options(parser: argparse.ArgumentParser, output: bool = True) -> 
     add_verbosity_options(parser)
 
 
+def add_image_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--download-images",
+        action="store_true",
+        help="store every image of a post in OUT/assets/img/<site>/<id>/ (fetched like pages: "
+        "robots.txt, throttling, the article as Referer) and point the post at those copies; a failed "
+        "image keeps its original URL",
+    )
+
+
 def check_output_folder(output: str) -> None:
     """``-o`` must name a folder (or where one can be made): one line and exit 2 otherwise."""
     path = Path(output)
@@ -126,6 +137,8 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
     settings.set("NEWSMIRROR_STATE", args.state)
     settings.set("NEWSMIRROR_DRY_RUN", getattr(args, "dry_run", False))
     settings.set("NEWSMIRROR_DIFF", getattr(args, "diff", False))
+    if getattr(args, "download_images", False):
+        settings.set("NEWSMIRROR_DOWNLOAD_IMAGES", True, priority="cmdline")
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or not name:
@@ -133,6 +146,7 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
         settings.set(name.strip(), value, priority="cmdline")
     try:
         Runtime.from_settings(settings)  # NEWSMIRROR_* values are checked here, before Scrapy starts
+        Thresholds.from_settings(settings)
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     return settings
@@ -171,9 +185,14 @@ def run_spider(spider: Any, settings: Any, report: RunReport, **kwargs: Any) -> 
     if settings.get("LOG_LEVEL") == "WARNING":
         # "Gave up retrying ..." and a robots.txt download traceback repeat the one-line error
         # the run report prints for that URL
-        for name in ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt"):
+        # a failed image: one warning line from the report, not Scrapy's traceback
+        for name in ("scrapy.downloadermiddlewares.retry", "scrapy.downloadermiddlewares.robotstxt",
+                     "scrapy.pipelines.media", "scrapy.pipelines.files"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     crawler = process.create_crawler(spider)
+    report.health.thresholds = Thresholds.from_settings(settings)
+    if settings.get("NEWSMIRROR_PROGRESS_EVERY") is not None:
+        report.progress_every = settings.getfloat("NEWSMIRROR_PROGRESS_EVERY")
     crawler.newsmirror_report = report  # Runtime.of(crawler) picks it up
     errors: list[str] = []
 
@@ -194,6 +213,7 @@ def make_report(args: argparse.Namespace, expected: int | None = None) -> RunRep
     report.verbose = args.verbose >= 1 and not args.quiet
     report.quiet = args.quiet
     report.dry_run = getattr(args, "dry_run", False)
+    report.listing = sys.stdout  # what --dry-run lists is the command's output
     return report
 
 
@@ -203,14 +223,48 @@ def report_path(output: Path, command: str) -> Path:
 
 
 def finish(report: RunReport, args: argparse.Namespace) -> int:
-    """Write the JSON report, print the summary (and the failures that scrolled by); the exit code."""
+    """Judge the sources, write the JSON report, print the failures that scrolled by, the broken
+    sources and the summary (naming where the posts and the report went); the exit code."""
     report.finish()
+    report.progress.clear()
     out = Path(args.output)
-    if not getattr(args, "dry_run", False):
-        report.write_json(report_path(out, args.command))
-    print(report.summary(), file=sys.stderr)
+    dry_run = getattr(args, "dry_run", False)
+    if report.health.sources:
+        judge_sources(report, args)
+    path = None if dry_run else report_path(out, args.command)
+    if path is not None:
+        report.write_json(path)
     if report.failures and not args.quiet and report.processed > LIST_LIMIT:  # errors scrolled by
         print(f"{report.counts['failed']} failed:", file=sys.stderr)
         for failure in report.failures[:50]:
             print(f"  {failure.url}: {failure.reason}", file=sys.stderr)
+    for name in report.health.broken:
+        for symptom in report.health.sources[name].symptoms:
+            print(symptom.line(), file=sys.stderr)
+    where = f"; posts: {out / '_posts'}" + (f"; report: {path}" if path else "")
+    print(report.summary() + where, file=sys.stderr)
     return report.exit_code
+
+
+def judge_sources(report: RunReport, args: argparse.Namespace) -> None:
+    """Compare each source's run with its recent history in the seen-store, then remember it."""
+    from ..runtime import default_state_path
+    from ..state import SeenStore, StateError, iso_utc
+
+    state = Path(args.state) if getattr(args, "state", None) else default_state_path(Path(args.output))
+    dry_run = getattr(args, "dry_run", False)
+    if dry_run and not state.exists():
+        report.health.evaluate()
+        return
+    limit = report.health.thresholds.history_runs
+    try:
+        with SeenStore(state) as store:
+            history = {name: store.source_history(name, limit) for name in report.health.sources}
+            report.health.evaluate(history)
+            if not dry_run:
+                now = iso_utc()
+                for health in report.health.sources.values():
+                    store.record_source_run(health.run, now, args.command)
+    except StateError as exc:  # judge this run alone; the store's own error surfaces elsewhere
+        print(f"warning: no source history: {exc}", file=sys.stderr)
+        report.health.evaluate()

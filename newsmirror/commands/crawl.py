@@ -13,6 +13,7 @@ from .common import (
     UsageError,
     add_command,
     add_common_options,
+    add_image_option,
     finish,
     make_report,
     output_lock,
@@ -98,6 +99,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="also write every response to a WARC: FILE, or by default one file per run in "
         "OUT/.newsmirror/warc/",
     )
+    add_image_option(p)
     add_distributed_arguments(p)
 
 
@@ -200,5 +202,7 @@ def run(args: argparse.Namespace) -> int:
     settings = crawl_settings(args)
     with output_lock(args, settings):
         report = make_report(args)
+        for source in sources:
+            report.health.expect(source.name, source.entry_urls)
         run_spider(DiscoverSpider, settings, report, sources=sources, since=since, label=args.label)
         return finish(report, args)

@@ -10,6 +10,7 @@ from .common import (
     UsageError,
     add_command,
     add_common_options,
+    add_image_option,
     finish,
     make_report,
     output_lock,
@@ -34,6 +35,7 @@ def register(sub: Subparsers) -> None:
         EXAMPLES,
     )
     p.add_argument("urls", nargs="+", metavar="URL", help="article page URLs (http or https)")
+    add_image_option(p)
     add_common_options(p)
     p.set_defaults(func=run)
 

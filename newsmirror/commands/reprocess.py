@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+from typing import Any
 
 from .common import (
     Subparsers,
@@ -37,6 +39,13 @@ def register(sub: Subparsers) -> None:
     )
     p.add_argument("--dry-run", action="store_true", help="write nothing; list what would be written")
     p.add_argument("--diff", action="store_true", help="print unified diffs of changed posts to stdout")
+    p.add_argument(
+        "--download-images",
+        action="store_true",
+        help="store the posts' images in OUT/assets/img/ from the Scrapy HTTP cache or WARC files "
+        "among PATHs (a crawl's --download-images with --cache/--warc keeps them); nothing is "
+        "fetched, an image not in them keeps its URL",
+    )
     add_common_options(p)
     p.set_defaults(func=run)
 
@@ -45,7 +54,23 @@ def run(args: argparse.Namespace) -> int:
     from ..spiders.cache import CacheSpider
 
     settings = scrapy_settings(args)
+    if args.download_images:
+        _images_from_cache(settings, args.paths)
     with output_lock(args, settings):
         report = make_report(args)
         run_spider(CacheSpider, settings, report, paths=args.paths, label=args.label)
         return finish(report, args)
+
+
+def _images_from_cache(settings: Any, paths: list[str]) -> None:
+    """Image requests are answered from the HTTP cache folders and WARCs among PATHs, never the
+    network."""
+    from ..scrapy_parts.stored_media import cache_spider_folders, warc_files
+
+    folders = cache_spider_folders([Path(p) for p in paths])
+    settings.set("NEWSMIRROR_STORED_MEDIA", [str(f) for f in folders], priority="cmdline")
+    settings.set("NEWSMIRROR_STORED_WARCS", [str(f) for f in warc_files([Path(p) for p in paths])],
+                 priority="cmdline")
+    middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))
+    middlewares["newsmirror.scrapy_parts.stored_media.StoredMediaMiddleware"] = 10
+    settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="cmdline")

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from .common import Subparsers, add_command, add_common_options, finish, make_report, run_spider
+from .common import (
+    Subparsers,
+    add_command,
+    add_common_options,
+    add_image_option,
+    finish,
+    make_report,
+    run_spider,
+)
 from .crawl import add_distributed_arguments, crawl_settings, load_run_sources
 
 EXAMPLES = """\
@@ -25,6 +33,7 @@ def register(sub: Subparsers) -> None:
     p.add_argument(
         "--sources", metavar="FILE", help="the same sources file the crawl uses (default: packaged)"
     )
+    add_image_option(p)
     add_distributed_arguments(p, required=True)
     add_common_options(p)
     p.set_defaults(func=run)
@@ -36,5 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     sources = load_run_sources(args)
     report = make_report(args)
+    for source in sources:
+        report.health.expect(source.name)  # a worker reads no entry points itself
     run_spider(DiscoverSpider, crawl_settings(args), report, sources=sources, worker=True, label=args.label)
     return finish(report, args)

@@ -52,6 +52,8 @@ class ExtractPipeline:
 
     def parse(self, item: Page) -> Article:
         try:
-            return extract(item, default_label=self.label)
+            article = extract(item, default_label=self.label)
         except NotAnArticle as exc:
             raise PageFailed(str(exc)) from exc
+        article.source = item.source
+        return article

@@ -116,6 +116,7 @@ class WritePipeline:
                 content_hash=digest,
                 updated_at=iso_utc(),
                 fetched_at=fetched,
+                date_source=item.date_source or None,
             ),
             input_key=item.input_key or None,
         )

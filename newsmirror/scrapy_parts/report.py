@@ -8,12 +8,17 @@ page can vanish from the summary, the JSON report or the exit code.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from scrapy import signals
 
-from ..report import OUTCOMES, PageSkipped, PageUnchanged, RunReport
+from ..health import EMPTY, PARSE
+from ..items import Article, Page
+from ..report import OUTCOMES, PageFailed, PageSkipped, PageUnchanged, RunReport
 from ..runtime import Runtime
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 def where(item: Any) -> tuple[str, str, str]:
@@ -74,23 +79,46 @@ class ReportExtension:
         outcome = getattr(item, "outcome", "")
         if outcome in OUTCOMES:
             requested, final, _ = where(item)
-            self.report.done(outcome, item.url, item.post_path, requested, final)
+            dated = getattr(item, "date_source", "")
+            self.report.done(outcome, item.url, item.post_path, requested, final, dated)
+            if isinstance(item, Article) and item.source:
+                self._health(item, outcome)
 
     def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
         url, final, post = where(item)
         post = getattr(exception, "post_path", "") or post
+        source = getattr(item, "source", "")
         if isinstance(exception, PageUnchanged):
             self.report.done("unchanged", exception.url, exception.post_path)
+            self.report.health.parsed(source, "unchanged")
         elif isinstance(exception, PageSkipped):
             self.report.skip(url, str(exception), final, post)
         else:
-            self.report.fail(url, str(exception), final, post)
+            self.report.fail(url, str(exception), final, post, source=source, kind=_blame(item, exception))
 
     def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
         url, final, post = where(item)
-        self.report.fail(url, error_reason(failure.value), final, post)
+        self.report.fail(url, error_reason(failure.value), final, post)  # a bug of ours: not the source's
         if self.report.verbose and self.report.stream is not None:  # -v: the traceback of a bug
             self.report.stream.write(failure.getTraceback())
 
     def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
         self.report.fail(getattr(response, "url", "?"), error_reason(failure.value))
+
+    def _health(self, item: Article, outcome: str) -> None:
+        health = self.report.health
+        health.parsed(item.source, outcome)
+        text = _TAG.sub("", item.body_html)  # only its length matters: no parse needed
+        health.fields(item.source, item.origin or item.url, item.title, item.published is not None,
+                      text, item.lead_figure is not None)
+
+
+def _blame(item: Any, exception: Exception) -> str:
+    """Whose fault a dropped item is: the page's (parse/empty) or ours (anything with an OSError)."""
+    if not isinstance(exception, PageFailed) or isinstance(exception.__cause__, OSError):
+        return ""
+    if isinstance(item, Page):
+        return PARSE
+    if isinstance(item, Article) and "empty" in str(exception):
+        return EMPTY
+    return ""

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from ..dates import utc_iso_ms
 from ..html import decodes_cleanly, parse_html
 from ..items import Article, Page
+from ..provenance import date_signal
 from .base import NotAnArticle, PageMeta, SiteParser, read_meta
 from .cna import CNAParser
 from .feed import FeedItemParser
@@ -57,6 +58,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
     if published > (page.fetched_at or datetime.now(timezone.utc)) + FUTURE_SLACK:
         raise NotAnArticle(f"publication date {utc_iso_ms(published)} is in the future")
     label_fallback = fields.pop("label_fallback", "")
+    fields.setdefault("date_source", date_signal(doc, meta.jsonld, published))
     return Article(
         label=page.label or default_label or parser.default_label or label_fallback,
         fetched_at=page.fetched_at,

@@ -188,4 +188,5 @@ def common_fields(data: dict[str, Any]) -> dict[str, Any]:
         "published": published,
         "modified": parse_datetime(data.get("modified")),
         "author": data.get("author") or "",
+        "date_source": "feed",  # newsmirror.provenance: the item's own date, not the page's
     }

@@ -115,10 +115,21 @@ class NewsSpider(scrapy.Spider):
         request = getattr(failure, "request", None)
         url = request.cb_kwargs.get("origin", request.url) if request is not None else "?"
         response = getattr(failure.value, "response", None)
-        self.report_failure(url, describe_failure(failure), getattr(response, "url", "") or "")
+        final_url = getattr(response, "url", "") or ""
+        source, kind = _blame(request)
+        self.report_failure(url, describe_failure(failure), final_url, source=source, kind=kind)
 
-    def report_failure(self, url: str, reason: str, final_url: str = "") -> None:
-        Runtime.of(self.crawler).report.fail(url, reason, final_url)
+    def report_failure(
+        self, url: str, reason: str, final_url: str = "", source: str = "", kind: str = ""
+    ) -> None:
+        Runtime.of(self.crawler).report.fail(url, reason, final_url, source=source, kind=kind)
 
-    def report_skip(self, url: str, reason: str) -> None:
-        Runtime.of(self.crawler).report.skip(url, reason)
+    def report_skip(self, url: str, reason: str, source: str = "", kind: str = "") -> None:
+        Runtime.of(self.crawler).report.skip(url, reason, source=source, kind=kind)
+
+
+def _blame(request: Any) -> tuple[str, str]:
+    """(source, kind) of a failed request, for source health: a discovery document or an article."""
+    kwargs = request.cb_kwargs if request is not None else {}
+    source = kwargs.get("source", "")
+    return source, ("discovery" if "kind" in kwargs else "fetch") if source else ""

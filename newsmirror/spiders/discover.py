@@ -116,7 +116,7 @@ class DiscoverSpider(NewsSpider):
             else:
                 entries = KINDS[kind](response.body, response.url)
         except DiscoveryError as exc:
-            self.report_failure(origin, f"not a {kind}: {exc}")
+            self.report_failure(origin, f"not a {kind}: {exc}", source=source, kind="discovery")
             return
         for entry in entries:
             request = self.consider(entry, src)
@@ -157,6 +157,7 @@ class DiscoverSpider(NewsSpider):
                 "origin": entry.url,
                 "label": source.label,
                 "hint": entry.modified.isoformat() if entry.modified else None,
+                "source": source.name,
             },
             meta={ALLOW_HOSTS_META: source.allow_domains, "newsmirror_timezone": source.timezone},
         )
@@ -206,6 +207,7 @@ class DiscoverSpider(NewsSpider):
             label=self.label or source.label,
             hint_modified=item.modified,
             timezone=source.timezone,
+            source=source.name,
         )
 
     def known_record(self, parser: str, url: str) -> Any:
@@ -264,14 +266,20 @@ class DiscoverSpider(NewsSpider):
         """A scheduled crawl counts robots.txt refusals as skipped, not failed: the site said no."""
         if describe_failure(failure) == ROBOTS_REFUSAL:
             request = failure.request
-            self.report_skip(request.cb_kwargs.get("origin", request.url), ROBOTS_REFUSAL)
+            source = request.cb_kwargs.get("source", "")
+            kind = "discovery" if "kind" in request.cb_kwargs else ""
+            origin = request.cb_kwargs.get("origin", request.url)
+            self.report_skip(origin, ROBOTS_REFUSAL, source=source, kind=kind)
         else:
             super().request_failed(failure)
 
-    def parse_article(self, response: Response, origin: str, label: str, hint: str | None) -> Any:
+    def parse_article(
+        self, response: Response, origin: str, label: str, hint: str | None, source: str = ""
+    ) -> Any:
         page = self.page_from(response, origin, hint_modified=parse_datetime(hint))
         if page is not None:
             page.label = self.label or label
+            page.source = source
             page.timezone = response.meta.get("newsmirror_timezone")
             yield page
 

@@ -1,0 +1,60 @@
+"""Which signal a publication date came from (meta, JSON-LD, ``<time>``, the visible text).
+
+Wrong dates were the replaced system's worst bug, and when a date looks wrong the first question
+is "where did it come from?".  Rather than make every site parser report it, this reads the same
+page signals the parsers use, in their order of trust, and names the first that gives exactly the
+date the parser chose; a time written without an offset is marked as read in the site's zone.
+It never changes a date.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from lxml import etree
+
+from .dates import parse_datetime
+
+_META_KEYS = (
+    "article:published_time",
+    "datePublished",
+    "pubdate",
+    "date",
+    "DC.date.issued",
+    "og:article:published_time",
+)
+_PROBE = timezone(timedelta(hours=-11, minutes=-17))  # an offset no site uses: tells naive times
+
+
+def date_signal(doc: etree._Element, jsonld: dict[str, Any] | None, published: datetime) -> str:
+    """``"meta article:published_time"``, ``"JSON-LD datePublished"``, ``"<time datetime>"`` or
+    ``"visible text (the site's time zone)"``; a naive time gets ``" (no offset: ...)"``."""
+    candidates: list[tuple[str, str | None]] = [
+        ("meta article:published_time", meta_content(doc, _META_KEYS[0]))
+    ]
+    candidates.append(("JSON-LD datePublished", str((jsonld or {}).get("datePublished") or "") or None))
+    candidates += [(f"meta {key}", meta_content(doc, key)) for key in _META_KEYS[1:]]
+    candidates += [("<time datetime>", el.get("datetime")) for el in doc.iter("time") if el.get("datetime")]
+    for label, text in candidates:
+        if text and parse_datetime(text, default_tz=published.tzinfo) == published:
+            return label + _zone_note(text)
+    return "visible text (the site's time zone)"
+
+
+def meta_content(doc: etree._Element, key: str) -> str | None:
+    """Like ``sites.base.meta_content`` for one key (kept here: sites import this module)."""
+    for attr in ("property", "name", "itemprop"):
+        for el in doc.iterfind(f".//meta[@{attr}='{key}']"):
+            value = (el.get("content") or "").strip()
+            if value:
+                return value
+    return None
+
+
+def _zone_note(text: str) -> str:
+    return (
+        " (no offset: the site's time zone)"
+        if parse_datetime(text, default_tz=_PROBE).tzinfo is _PROBE
+        else ""
+    )
