@@ -246,6 +246,32 @@ def test_baseurl_and_url_reach_links_and_feed(tmp_path):
 
 
 @needs_jekyll
+def test_images_stored_in_the_site_follow_the_baseurl(tmp_path):
+    """Posts name site-stored images /assets/img/… (the same bytes on any site); under a baseurl
+    the page and the feed point at <baseurl>/assets/img/…, and hot-linked images stay as they are."""
+    init_site(tmp_path)
+    body = ('<figure><img src="/assets/img/cna/1/a.jpg" srcset="/assets/img/cna/1/a.jpg 1x, '
+            '/assets/img/cna/1/b.jpg 2x" alt="x"></figure><p>text /assets/img/ in prose</p>'
+            '<p><img src="https://img.example/assets/img/c.jpg" alt="y"></p>')
+    article = Article(url="https://www.cna.com.tw/news/aopl/202309110310.aspx", site="cna",
+                      article_id="202309110310", title="t", published=datetime(2023, 9, 11, 12, 40, tzinfo=timezone.utc),
+                      body_html=body, label="(臺)中央社CNA")
+    (tmp_path / "_posts").mkdir(exist_ok=True)
+    (tmp_path / "_posts" / post_filename(article)).write_text(render_post(article), encoding="utf-8")
+    build(tmp_path, "UTC", "--baseurl", "/mirror", "--url", "https://me.example")
+    page = (tmp_path / "_site/2023/09/11/cna-202309110310.html").read_text(encoding="utf-8")
+    assert 'src="/mirror/assets/img/cna/1/a.jpg"' in page
+    assert 'srcset="/mirror/assets/img/cna/1/a.jpg 1x, /mirror/assets/img/cna/1/b.jpg 2x"' in page
+    assert "<p>text /assets/img/ in prose</p>" in page  # only src/srcset values are rewritten
+    assert 'src="https://img.example/assets/img/c.jpg"' in page
+    feed = (tmp_path / "_site/feed.xml").read_text(encoding="utf-8")
+    assert 'src="/mirror/assets/img/cna/1/a.jpg"' in feed
+    build(tmp_path, "UTC")  # no baseurl: as written
+    page = (tmp_path / "_site/2023/09/11/cna-202309110310.html").read_text(encoding="utf-8")
+    assert 'src="/assets/img/cna/1/a.jpg"' in page
+
+
+@needs_jekyll
 @pytest.mark.parametrize("body_format", ["html", "markdown"])
 def test_hostile_titles_and_bodies_render_verbatim(tmp_path, body_format):
     when = datetime(2024, 1, 2, 3, 4, tzinfo=timezone.utc)

@@ -111,3 +111,17 @@ module Newsmirror
     end
   end
 end
+
+# Images stored in the site (`--download-images`) are written into posts as /assets/img/…, the
+# post format staying the same on every site. Under a baseurl (a GitHub Pages project site) they
+# are served from <baseurl>/assets/img/…: rewrite them once the post is converted, so the page and
+# the Atom feed (which uses the converted content) both point at the right place.
+Jekyll::Hooks.register :posts, :post_convert do |post|
+  base = post.site.config["baseurl"].to_s.chomp("/")
+  next if base.empty?
+
+  post.content = post.content.gsub(/\b(src|srcset)="([^"]*)"/) do
+    name, value = Regexp.last_match(1), Regexp.last_match(2)
+    "#{name}=\"#{value.gsub(%r{(\A|,\s*)/assets/img/}) { "#{Regexp.last_match(1)}#{base}/assets/img/" }}\""
+  end
+end
