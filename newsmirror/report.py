@@ -27,11 +27,15 @@ PROGRESS_EVERY_S = 10.0  # off a terminal, one progress line this often
 class PageFailed(DropItem):
     """A page that could not become a post; the message is the one-line reason.  ``post_path``
     names the post it was going to, when a late stage (writing) failed: Scrapy reports a dropped
-    item as it entered the pipelines (the Page), not as the stage that dropped it saw it."""
+    item as it entered the pipelines (the Page), not as the stage that dropped it saw it.
+    ``blame`` is set only by the stages that judge the page itself (``health.PARSE``,
+    ``health.EMPTY``): any other failure -- a full disk, a seen-store error, a bug -- is ours, and
+    never makes a source look broken."""
 
-    def __init__(self, message: str, post_path: str = "") -> None:
+    def __init__(self, message: str, post_path: str = "", blame: str = "") -> None:
         super().__init__(message)
         self.post_path = post_path
+        self.blame = blame
 
 
 class PageSkipped(DropItem):

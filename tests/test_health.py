@@ -10,7 +10,6 @@ import pytest
 from helpers import FAST, FIXTURES, run_cli
 
 from newsmirror.health import EMPTY, FETCH, PARSE, HealthMonitor, SourceRun, Thresholds
-from newsmirror.items import Article, Page
 from newsmirror.report import PageFailed, RunReport
 from newsmirror.scrapy_parts.report import _blame
 from newsmirror.state import SeenStore
@@ -203,21 +202,39 @@ def test_empty_fields_and_a_lead_figure_drop_against_history():
 
 
 def test_local_faults_are_not_the_sources_fault():
-    page = Page(url="u", body=b"")
-    article = Article(url="u", site="cna", article_id="1", title="t", published=None, body_html="", label="l")
-    assert _blame(page, PageFailed("no CNA article layout recognised")) == PARSE
-    assert _blame(article, PageFailed("article body is empty after cleaning")) == EMPTY
-    try:
-        raise PageFailed("cannot write _posts/x.md: read-only") from PermissionError(13, "read-only")
-    except PageFailed as exc:
-        assert _blame(article, exc) == ""
-    assert _blame(article, RuntimeError("boom")) == ""
+    from newsmirror.state import StateError
+
+    assert _blame(PageFailed("no CNA article layout recognised", blame=PARSE)) == PARSE
+    assert _blame(PageFailed("article body is empty after cleaning", blame=EMPTY)) == EMPTY
+    for cause in (PermissionError(13, "read-only"), StateError("seen-store x: database or disk is full")):
+        try:
+            raise PageFailed("cannot write _posts/x.md or record it", "_posts/x.md") from cause
+        except PageFailed as exc:
+            assert _blame(exc) == ""
+    assert _blame(RuntimeError("boom")) == ""
     report = RunReport()
     report.health.expect("s", ["https://x.test/sitemap.xml"])
     for n in range(10):
-        report.fail(f"https://x.test/{n}", "cannot write the post", "s", "")  # local: kind ""
+        report.fail(f"https://x.test/{n}", "cannot write the post", source="s", kind="")  # local: kind ""
     report.health.evaluate()
     assert report.exit_code == 1
+
+
+def test_a_crawl_whose_posts_cannot_be_written_exits_1_not_4(site, tmp_path):
+    """A local fault (here a file where _posts/ must be) fails every page of a healthy source:
+    exit 1, one line per page, and no "looks broken" alarm about the source."""
+    paths = [article_path(n) for n in range(6)]
+    for n, path in enumerate(paths):
+        site.add(path, article_page(n))
+    serve_sitemap(site, paths)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "_posts").write_text("a file where the posts folder must be")
+    result = crawl(site, tmp_path, out)
+    assert result.returncode == 1, result.stderr
+    assert "looks broken" not in result.stderr
+    assert report_of(out)["counts"]["failed"] == 6
+    assert report_of(out)["sources"]["cna-test"].get("symptoms", []) == []
 
 
 @pytest.mark.parametrize(

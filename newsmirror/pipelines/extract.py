@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..health import PARSE
 from ..items import Article, Page
 from ..report import PageFailed
 from ..runtime import Runtime
@@ -54,6 +55,6 @@ class ExtractPipeline:
         try:
             article = extract(item, default_label=self.label)
         except NotAnArticle as exc:
-            raise PageFailed(str(exc)) from exc
+            raise PageFailed(str(exc), blame=PARSE) from exc
         article.source = item.source
         return article

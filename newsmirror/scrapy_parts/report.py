@@ -13,8 +13,7 @@ from typing import Any
 
 from scrapy import signals
 
-from ..health import EMPTY, PARSE
-from ..items import Article, Page
+from ..items import Article
 from ..report import OUTCOMES, PageFailed, PageSkipped, PageUnchanged, RunReport
 from ..runtime import Runtime
 
@@ -94,7 +93,7 @@ class ReportExtension:
         elif isinstance(exception, PageSkipped):
             self.report.skip(url, str(exception), final, post)
         else:
-            self.report.fail(url, str(exception), final, post, source=source, kind=_blame(item, exception))
+            self.report.fail(url, str(exception), final, post, source=source, kind=_blame(exception))
 
     def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
         url, final, post = where(item)
@@ -113,12 +112,7 @@ class ReportExtension:
                       text, item.lead_figure is not None)
 
 
-def _blame(item: Any, exception: Exception) -> str:
-    """Whose fault a dropped item is: the page's (parse/empty) or ours (anything with an OSError)."""
-    if not isinstance(exception, PageFailed) or isinstance(exception.__cause__, OSError):
-        return ""
-    if isinstance(item, Page):
-        return PARSE
-    if isinstance(item, Article) and "empty" in str(exception):
-        return EMPTY
-    return ""
+def _blame(exception: Exception) -> str:
+    """Whose fault a dropped page is: the source's only when a stage that judges the page itself
+    said so (see :class:`PageFailed`); anything else is a local fault or a bug of ours."""
+    return exception.blame if isinstance(exception, PageFailed) else ""
