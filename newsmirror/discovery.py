@@ -278,17 +278,22 @@ def _item(entry: Any, base_url: str, default_tz: tzinfo | None, rss: bool) -> Fe
     )
 
 
-def parse_feed_items(body: bytes, base_url: str, *, default_tz: tzinfo | None = None) -> list[FeedItem]:
+def parse_feed_items(
+    body: bytes, base_url: str, *, default_tz: tzinfo | None = None, content_type: str | None = None
+) -> list[FeedItem]:
     """Every item of an RSS or Atom feed, in feed order, de-duplicated by identity (first wins).
 
     ``default_tz`` is the zone of times written without an offset (the source's ``timezone``;
-    Asia/Taipei when not given).  Raises :class:`DiscoveryError` if the body is not a feed.
+    Asia/Taipei when not given).  ``content_type`` is the HTTP header, whose charset feedparser
+    weighs against the XML declaration (a GBK feed without one is GBK, not Latin-1 mojibake).
+    Raises :class:`DiscoveryError` if the body is not a feed.
     """
     if not body or not body.strip():
         raise DiscoveryError("not a feed: empty body")
-    parsed = feedparser.parse(
-        body, response_headers={"content-location": base_url}, sanitize_html=True, resolve_relative_uris=True
-    )
+    headers = {"content-location": base_url}
+    if content_type:
+        headers["content-type"] = content_type
+    parsed = feedparser.parse(body, response_headers=headers, sanitize_html=True, resolve_relative_uris=True)
     version = parsed.get("version") or ""
     if not version:
         if b"<urlset" in body[:2048] or b"<sitemapindex" in body[:2048]:
@@ -305,10 +310,13 @@ def parse_feed_items(body: bytes, base_url: str, *, default_tz: tzinfo | None = 
     return items
 
 
-def parse_feed(body: bytes, base_url: str, *, default_tz: tzinfo | None = None) -> list[Entry]:
+def parse_feed(
+    body: bytes, base_url: str, *, default_tz: tzinfo | None = None, content_type: str | None = None
+) -> list[Entry]:
     """Article entries (items with a link) of an RSS 0.9x/1.0/2.0 or Atom feed, in feed order,
     de-duplicated by URL.  Raises :class:`DiscoveryError` if the body is not a feed."""
-    entries = (item.entry() for item in parse_feed_items(body, base_url, default_tz=default_tz))
+    items = parse_feed_items(body, base_url, default_tz=default_tz, content_type=content_type)
+    entries = (item.entry() for item in items)
     return _dedupe(e for e in entries if e is not None)
 
 

@@ -184,3 +184,16 @@ def test_same_item_same_bytes_and_edit_rewrites(tmp_path):
     art, _ = post(item, feed_url, tmp_path)
     assert art.site == "src" and len(art.article_id) == 12
     assert art.post_path == f"_posts/2018-01-31-src-{art.article_id}.md"
+
+
+def test_the_http_charset_reaches_feedparser():
+    """A GBK feed with no XML encoding declaration is GBK when the server says so; without the
+    header, feedparser would fall back to a Latin reading and write mojibake with no U+FFFD."""
+    body = ('<?xml version="1.0"?><rss version="2.0"><channel><title>中国新闻</title><item>'
+            "<title>中国新闻标题</title><link>https://news.example.cn/a/1.html</link>"
+            "<pubDate>Wed, 24 Apr 2024 23:52:00 +0800</pubDate><description>正文</description>"
+            "</item></channel></rss>").encode("gbk")
+    [item] = parse_feed_items(body, "https://news.example.cn/rss.xml", content_type="text/xml; charset=gbk")
+    assert item.title == "中国新闻标题"
+    [guessed] = parse_feed_items(body, "https://news.example.cn/rss.xml")
+    assert guessed.title != "中国新闻标题"  # what the header fixes

@@ -108,7 +108,9 @@ class DiscoverSpider(NewsSpider):
                 if src.parser == "feed":
                     yield from self.feed_items(response, origin, src)
                     return
-                entries = parse_feed(response.body, response.url, default_tz=src.zone)
+                entries = parse_feed(
+                    response.body, response.url, default_tz=src.zone, content_type=_content_type(response)
+                )
             elif kind == "sitemap":
                 entries, children = parse_sitemap(response.body, response.url, default_tz=src.zone)
                 for child in children:
@@ -169,7 +171,9 @@ class DiscoverSpider(NewsSpider):
         document (see newsmirror.sites.feed) and no article page is fetched.  Items carrying
         only a summary go to their linked page instead when the source says
         ``fetch_summary_only``."""
-        items = parse_feed_items(response.body, response.url, default_tz=source.zone)
+        items = parse_feed_items(
+            response.body, response.url, default_tz=source.zone, content_type=_content_type(response)
+        )
         for item in items:
             if source.fetch_summary_only and not item.full_text and not item.video_id:
                 entry = item.entry()
@@ -293,3 +297,8 @@ def _as_page_source(source: Source) -> Source:
 def _allowed(url: str, domains: tuple[str, ...]) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     return not domains or any(host == d or host.endswith("." + d) for d in domains)
+
+
+def _content_type(response: Response) -> str | None:
+    value = response.headers.get("Content-Type")
+    return value.decode("latin-1") if value else None
