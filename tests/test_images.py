@@ -129,6 +129,20 @@ def test_rewriting_touches_only_the_urls():
     assert image_path("cna", "1", "https://x.test/photo").endswith(".img")
 
 
+def test_only_img_and_source_urls_are_images():
+    """A YouTube player (CNA 2026 leads, YouTube feed posts) and links stay as they are."""
+    body = ('<iframe src="https://www.youtube-nocookie.com/embed/abc" allowfullscreen></iframe>'
+            '<figure><img alt="a > b" src="https://img.example/a.jpg"><picture><source '
+            'srcset="https://img.example/b.webp 1x"></picture></figure>'
+            '<p><a href="https://img.example/c.jpg">c</a></p>')
+    assert body_image_urls(body) == ["https://img.example/a.jpg", "https://img.example/b.webp"]
+    local = {"https://www.youtube-nocookie.com/embed/abc": "/assets/img/x.img",
+             "https://img.example/a.jpg": "/assets/img/a.jpg", "https://img.example/b.webp": "/assets/img/b.webp"}
+    out = rewrite_image_urls(body, local)
+    assert out == body.replace("https://img.example/a.jpg", "/assets/img/a.jpg").replace(
+        "https://img.example/b.webp", "/assets/img/b.webp")
+
+
 def test_the_sources_key_is_checked_and_written_back():
     import pytest
 

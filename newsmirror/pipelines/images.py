@@ -37,6 +37,8 @@ IMAGE_DIR = "assets/img"
 _EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif", ".svg", ".bmp"}
 # attribute values as nh3 serializes them: always double-quoted, & and " escaped
 _URL_ATTR = re.compile(r'(?<=\s)(src|srcset)="([^"]*)"')
+# only images: an <iframe src> (a YouTube player) or an <a href> is not an image to store
+_IMAGE_TAG = re.compile(r'<(?:img|source)\b(?:[^>"]|"[^"]*")*>')
 
 
 class ImageFailed(Exception):
@@ -46,7 +48,8 @@ class ImageFailed(Exception):
 def body_image_urls(body_html: str) -> list[str]:
     """Absolute http(s) URLs of every image the body uses, in order, without repeats."""
     urls: list[str] = []
-    for attr, value in _URL_ATTR.findall(body_html):
+    attrs = (a for tag in _IMAGE_TAG.findall(body_html) for a in _URL_ATTR.findall(tag))
+    for attr, value in attrs:
         for url in _candidates(attr, html.unescape(value)):
             if urlsplit(url).scheme in ("http", "https") and url not in urls:
                 urls.append(url)
@@ -54,7 +57,8 @@ def body_image_urls(body_html: str) -> list[str]:
 
 
 def rewrite_image_urls(body_html: str, local: dict[str, str]) -> str:
-    """Replace the URLs found in *local* inside src/srcset values; every other byte stays."""
+    """Replace the URLs found in *local* inside the src/srcset values of <img> and <source>;
+    every other byte stays."""
 
     def one(m: re.Match[str]) -> str:
         attr, value = m[1], html.unescape(m[2])
@@ -71,7 +75,7 @@ def rewrite_image_urls(body_html: str, local: dict[str, str]) -> str:
             new = ",".join(parts)
         return m[0] if new == value else f'{attr}="{html.escape(new, quote=True)}"'
 
-    return _URL_ATTR.sub(one, body_html)
+    return _IMAGE_TAG.sub(lambda tag: _URL_ATTR.sub(one, tag[0]), body_html)
 
 
 def _candidates(attr: str, value: str) -> list[str]:
