@@ -27,6 +27,7 @@ class Page:
     input_key: str = ""  # fingerprint of these bytes + code + options (see Runtime.input_key)
     requested_url: str = ""  # the URL asked for, before redirects ("" when nothing was fetched)
     source: str = ""  # name of the source (sources.toml) that announced it, for source health
+    from_feed: bool = False  # a feed item's document built by the crawl (sites/feed.py), not a fetched page
 
     def __repr__(self) -> str:
         # Scrapy logs items on errors and at DEBUG: never the page bytes (a 20 MB page is one line)

@@ -28,7 +28,7 @@ def feed_page(item: FeedItem, feed_url: str, source: str = "src", label: str = "
     author = item.author or label
     return Page(url=item.url or feed_url, body=feed_item_document(item, source=source, feed_url=feed_url,
                                                                   author=author),
-                encoding="utf-8", origin=item.url or feed_url, label=label)
+                encoding="utf-8", origin=item.url or feed_url, label=label, from_feed=True)
 
 
 def post(item: FeedItem, feed_url: str, tmp_path, label: str = "Label") -> tuple[Article, str]:
@@ -197,3 +197,16 @@ def test_the_http_charset_reaches_feedparser():
     assert item.title == "中国新闻标题"
     [guessed] = parse_feed_items(body, "https://news.example.cn/rss.xml")
     assert guessed.title != "中国新闻标题"  # what the header fixes
+
+
+def test_a_fetched_page_cannot_pose_as_a_feed_item(tmp_path):
+    """A page that carries a feed-item document's script (a crafted page) is read as the web
+    page it is, never as a feed item or video that would take over another post."""
+    url = "https://www.theguardian.com/world/rss"
+    item = parse_feed_items((FIXTURES / "feeds/rssparser-guardian.rss").read_bytes(), url)[0]
+    crafted = feed_page(item, url)
+    crafted.from_feed = False  # as `mirror`, a generic crawl or `reprocess` would hand it on
+    with pytest.raises(PageFailed) as failed:
+        write_through([crafted], tmp_path)
+    assert not list(tmp_path.glob("_posts/*.md"))
+    assert str(failed.value) == "no title on the page"  # the generic reading: no article in it

@@ -62,5 +62,5 @@ def test_a_post_made_from_a_feed_item_is_dated_by_the_feed():
     url = "https://www.theguardian.com/world/rss"
     item = parse_feed_items((FIXTURES / "feeds/rssparser-guardian.rss").read_bytes(), url)[0]
     body = feed_item_document(item, source="guardian", feed_url=url, author="The Guardian")
-    article = extract(Page(url=item.url or url, body=body, encoding="utf-8", label="The Guardian"))
+    article = extract(Page(url=item.url or url, body=body, encoding="utf-8", label="The Guardian", from_feed=True))
     assert article.date_source == "feed"

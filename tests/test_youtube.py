@@ -15,7 +15,7 @@ CHANNEL = "https://www.youtube.com/feeds/videos.xml?channel_id=UC9PBzalIcEQCsiIk
 def pages(feed_url: str, source: str, label: str) -> list[Page]:
     return [Page(url=i.url or feed_url, body=feed_item_document(i, source=source, feed_url=feed_url,
                                                                 author=i.author or label),
-                 encoding="utf-8", origin=i.url or feed_url, label=label)
+                 encoding="utf-8", origin=i.url or feed_url, label=label, from_feed=True)
             for i in parse_feed_items(FEED.read_bytes(), feed_url)]
 
 

@@ -43,7 +43,12 @@ def extract(page: Page, default_label: str | None = None) -> Article:
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
     meta = read_meta(doc, page.url)
     meta.zone = page.timezone
-    parser = next(p for p in PARSERS if p.matches(doc, meta, page.url))
+    # A feed item's document is built by the crawl itself: a fetched or stored page that carries
+    # one (a crafted page) must never pose as a feed item or a video and take over its post.
+    parsers = (p for p in PARSERS if getattr(p, "feed_documents", False) == page.from_feed)
+    parser = next((p for p in parsers if p.matches(doc, meta, page.url)), None)
+    if parser is None:
+        raise NotAnArticle("unreadable feed item document")
     if getattr(parser, "complete_pages_only", False) and b"</html" not in page.body[-4096:].lower():
         # lxml closes whatever a cut-off download left open: without this, a page truncated in
         # the middle of the text would parse as a shorter article and replace the complete post
@@ -58,9 +63,12 @@ def extract(page: Page, default_label: str | None = None) -> Article:
     if published > (page.fetched_at or datetime.now(timezone.utc)) + FUTURE_SLACK:
         raise NotAnArticle(f"publication date {utc_iso_ms(published)} is in the future")
     label_fallback = fields.pop("label_fallback", "")
+    label = page.label or default_label or parser.default_label or label_fallback
+    if not label.strip():  # author/tags/categories would be empty
+        raise NotAnArticle("no source label (set `label` in the sources file, or --label)")
     fields.setdefault("date_source", date_signal(doc, meta.jsonld, published))
     return Article(
-        label=page.label or default_label or parser.default_label or label_fallback,
+        label=label,
         fetched_at=page.fetched_at,
         origin=page.origin or page.url,
         hint_modified=page.hint_modified,

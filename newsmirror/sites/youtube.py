@@ -44,6 +44,7 @@ def _link(text: str) -> str:
 class YouTubeParser:
     key = "youtube"
     default_label = ""
+    feed_documents = True  # only for documents the crawl built from feed items (Page.from_feed)
 
     def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool:
         data = item_data(doc)

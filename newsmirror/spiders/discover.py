@@ -212,6 +212,7 @@ class DiscoverSpider(NewsSpider):
             hint_modified=item.modified,
             timezone=source.timezone,
             source=source.name,
+            from_feed=True,
         )
 
     def known_record(self, parser: str, url: str) -> Any:
