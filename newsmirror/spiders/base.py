@@ -14,6 +14,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 from w3lib.encoding import http_content_type_encoding
 
+from ..health import FETCH
 from ..items import Page
 from ..runtime import Runtime
 
@@ -87,16 +88,19 @@ class NewsSpider(scrapy.Spider):
     def page_from(self, response: Response, origin: str | None = None, **extra: Any) -> Page | None:
         redirects = response.meta.get("redirect_urls") or []
         requested = redirects[0] if redirects else response.url
+        # what the source served instead of an article counts toward its health (newsmirror.health)
+        kwargs = response.request.cb_kwargs if response.request is not None else {}
+        blame = {"source": kwargs.get("source", ""), "kind": FETCH}
         if redirects and not same_site(requested, response.url, response.meta.get(ALLOW_HOSTS_META, ())):
             # another site's page is not this source's article (a parked domain, a login wall...)
-            self.report_failure(origin or requested, f"redirected off-site to {response.url}", response.url)
+            reason = f"redirected off-site to {response.url}"
+            self.report_failure(origin or requested, reason, response.url, **blame)
             return None
         content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         if not isinstance(response, TextResponse) or (content_type and not _HTML_TYPE.search(content_type)):
             # Scrapy makes JSON, XML and plain text TextResponses too: none of them is an article page
-            self.report_failure(
-                origin or requested, f"not an HTML page (Content-Type {content_type or '?'})", response.url
-            )
+            reason = f"not an HTML page (Content-Type {content_type or '?'})"
+            self.report_failure(origin or requested, reason, response.url, **blame)
             return None
         return Page(
             url=response.url,
