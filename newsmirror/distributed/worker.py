@@ -1,0 +1,101 @@
+"""The worker's side: hand every outcome of a leased request back to the coordinator.
+
+An Article leaves through :class:`ResultPipeline` (scrapy-redis's item pipeline, pushing to the
+result list instead of writing a post); a failure or skip leaves through
+:class:`ForwardingReport`, the worker's run report, which every errback and dropped item already
+reaches.  Either way the result is pushed and the request's lease acknowledged in one
+transaction.  The worker keeps counts for its own summary; the coordinator's report is the one
+that says what became of each article.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scrapy import signals
+from scrapy_redis.pipelines import RedisPipeline
+
+from ..items import Article
+from ..report import RunReport
+from .codec import article_to_data
+from .results import Result
+
+
+def shared(crawler: Any) -> Any:
+    scheduler = getattr(crawler, "newsmirror_shared", None)
+    if scheduler is None:
+        raise RuntimeError("the distributed parts need SCHEDULER = SharedScheduler (newsmirror.distributed)")
+    return scheduler
+
+
+class ResultPipeline(RedisPipeline):
+    """Last stage of a worker's ITEM_PIPELINES: the cleaned Article goes to the coordinator."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+        self.sent = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ResultPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        # synchronous: the push and the ack must be done before Scrapy counts the item as scraped
+        if isinstance(item, Article):
+            self._process_item(item, spider)
+        return item
+
+    def _process_item(self, item: Any, spider: Any) -> Any:
+        origin = item.origin or item.url
+        shared(self.crawler).finish(origin, Result("article", origin, article=article_to_data(item)))
+        self.sent += 1
+        report = getattr(self.crawler, "newsmirror_report", None)
+        if isinstance(report, ForwardingReport):
+            report.sent += 1
+        return item
+
+
+class ForwardingReport(RunReport):
+    """A worker's report: failures and skips are printed here *and* sent to the coordinator."""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.crawler: Any = None
+        self.sent = 0
+
+    def attach(self, crawler: Any) -> None:
+        self.crawler = crawler
+        crawler.signals.connect(self._spider_error, signal=signals.spider_error)
+        crawler.signals.connect(self._item_error, signal=signals.item_error)
+
+    def fail(self, url: str, reason: str) -> None:
+        super().fail(url, reason)
+        self._forward("failed", url, " ".join(str(reason).split()) or "unknown error")
+
+    def skip(self, url: str, reason: str) -> None:
+        super().skip(url, reason)
+        self._forward("skipped", url, reason)
+
+    def _forward(self, kind: str, url: str, reason: str) -> None:
+        if self.crawler is not None and getattr(self.crawler, "newsmirror_shared", None) is not None:
+            self.crawler.newsmirror_shared.finish(url, Result(kind, url, reason))
+
+    def _spider_error(self, failure: Any, response: Any, spider: Any) -> None:
+        """The report names a crashed callback by the response URL; the lease is the origin's."""
+        request = getattr(response, "request", None)
+        origin = request.cb_kwargs.get("origin") if request is not None else None
+        if origin and origin != getattr(response, "url", None):
+            shared(self.crawler).drop_lease(origin)
+
+    def _item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
+        """A stage crashed on this page (not a DropItem): one line, and the lease is answered."""
+        url = getattr(item, "origin", "") or getattr(item, "url", "?")
+        self.fail(url, f"{failure.type.__name__}: {failure.value}")
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{self.sent} sent to the coordinator"]
+        if c["skipped"]:
+            parts.append(f"{c['skipped']} skipped")
+        parts.append(f"{c['failed']} failed")
+        return f"{self.command}: {', '.join(parts)} in {self.elapsed():.1f}s"
