@@ -354,20 +354,42 @@ def test_repeated_runs_keep_redis_small(site, tmp_path, redis_server):
     out = tmp_path / "out"
     r = redis_server.client()
     sizes = []
+    service = start_worker(redis_server.url, tmp_path / "worker", "--idle-timeout", "0")  # runs forever
     for run in range(3):
         stamp = f"2026-0{run + 1}-01T00:00:00+08:00"
         urls = "".join(f"<url><loc>{site.url(p)}</loc><lastmod>{stamp}</lastmod></url>" for p in titles)
         site.add("/sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps'
                  f'.org/schemas/sitemap/0.9">{urls}</urlset>', content_type="application/xml")
-        coordinator = start_coordinator(redis_server, sources, out)
-        worker = start_worker(redis_server.url, tmp_path / "worker")
-        err = wait_coordinator(coordinator)
-        finish_workers([worker])
-        assert coordinator.returncode == 0, err[-3000:]
+        result = coordinate(redis_server.url, sources, out)
+        assert result.returncode == 0, result.stderr[-3000:]
+        # refetched (newer lastmod) through the worker, same bytes: the posts stay as they are
+        assert last_report(out)["counts"]["new" if run == 0 else "unchanged"] == 5
         sizes.append(sum(r.memory_usage(k) or 0 for k in r.scan_iter("discover:*")))
+        assert service.poll() is None  # still waiting for the next run
     assert article_hits(site, titles) == 15  # fetched again each run: the lastmod is newer
     assert sizes[2] <= sizes[0] + 512, sizes
     assert_drained(redis_server)
+    service.send_signal(signal.SIGTERM)  # how systemd stops it
+    [err] = finish_workers([service])
+    assert service.returncode == 0, err[-2000:]
+    assert "worker: 15 sent to the coordinator, 0 failed" in err
+
+
+def test_a_worker_stopped_with_sigterm_hands_over_what_it_holds(site, tmp_path, redis_server):
+    titles = newsroom(site, 3, delay=3)  # the worker is still downloading when it is stopped
+    out = tmp_path / "out"
+    coordinator = start_coordinator(redis_server, sources_file(site, tmp_path), out)
+    worker = start_worker(redis_server.url, tmp_path / "worker", "--idle-timeout", "0")
+    r = redis_server.client()
+    wait_for(lambda: r.zcard("discover:leases") == 3, what="the worker to take every request")
+    worker.send_signal(signal.SIGTERM)  # Scrapy lets the downloads in flight end, then stops
+    [worker_err] = finish_workers([worker])
+    assert worker.returncode == 0, worker_err[-2000:]
+    assert r.zcard("discover:leases") == 0  # nothing left to wait 120 s for
+    err = wait_coordinator(coordinator)
+    assert coordinator.returncode == 0, err[-2000:]
+    assert_exactly_once(out, titles)
+    assert article_hits(site, titles) == 3
 
 
 def test_results_and_requests_cross_redis_as_json_not_pickle():
@@ -385,46 +407,73 @@ def test_results_and_requests_cross_redis_as_json_not_pickle():
     assert raw.startswith(b"{") and codec.loads(raw) == {**request, "headers": {"Accept": [b"text/html"]}}
 
 
+def in_process_scheduler(redis_url: str, **settings):
+    """The worker's scheduler outside a running crawl (no engine, no reactor loop)."""
+    from scrapy.utils.test import get_crawler
+
+    from newsmirror.distributed.scheduler import SharedScheduler
+    from newsmirror.spiders.discover import DiscoverSpider
+
+    spider = DiscoverSpider(sources=[], worker=True)
+    crawler = get_crawler(DiscoverSpider, {"REDIS_URL": redis_url, "NEWSMIRROR_ROLE": "worker", **settings})
+    crawler.spider = spider
+    spider.crawler = crawler
+    crawler.engine = None
+    scheduler = SharedScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    scheduler._loop.stop()  # tests drive it by hand
+    return spider, scheduler
+
+
+def article_request(spider, path: str = "/news/aopl/1.aspx"):
+    from scrapy import Request
+
+    return Request(f"http://127.0.0.1{path}", callback=spider.parse_article, errback=spider.request_failed,
+                   cb_kwargs={"origin": f"http://127.0.0.1{path}", "label": "L", "hint": None})
+
+
 def test_worker_spider_uses_scrapys_async_start_and_the_redis_queue(redis_server):
     """scrapy-redis 0.9 spiders still feed ``start_requests``; our worker does not use them:
     Scrapy >= 2.13 calls the async ``start()``, which yields nothing for a worker, and every
     request comes from the shared scheduler.  An upgrade of either side that breaks the
     scheduler / queue API we build on fails here."""
-    from scrapy import Request
-    from scrapy.utils.test import get_crawler
-
     from newsmirror.distributed.queue import LeasedQueue
-    from newsmirror.distributed.scheduler import SharedScheduler
     from newsmirror.spiders.discover import DiscoverSpider
 
-    spider = DiscoverSpider(sources=[], worker=True)
+    spider, scheduler = in_process_scheduler(redis_server.url)
 
     async def started() -> list:
         return [r async for r in spider.start()]
 
     assert asyncio.run(started()) == []
     assert "start" in vars(DiscoverSpider)  # the async API, not start_requests
-    settings = {"REDIS_URL": redis_server.url, "NEWSMIRROR_ROLE": "worker", "NEWSMIRROR_LEASE_TIMEOUT": 60}
-    crawler = get_crawler(DiscoverSpider, settings)
-    crawler.spider = spider
-    spider.crawler = crawler
-    scheduler = SharedScheduler.from_crawler(crawler)
-    crawler.engine = None
-    scheduler.open(spider)
-    try:
-        assert isinstance(scheduler.queue, LeasedQueue)
-        request = Request("http://127.0.0.1/news/aopl/1.aspx", callback=spider.parse_article,
-                          errback=spider.request_failed, cb_kwargs={"origin": "o", "label": "L", "hint": None})
-        assert scheduler.enqueue_request(request) and not scheduler.enqueue_request(request.copy())
-        assert scheduler.has_pending_requests()
-        popped = scheduler.next_request()
-        assert popped.url == request.url and popped.callback == spider.parse_article
-        assert popped.cb_kwargs == request.cb_kwargs
-        assert scheduler.outstanding() == {"queued": 0, "leased": 1, "results": 0}
-        scheduler.release_all()  # a worker stopping cleanly gives the request back
-        assert scheduler.outstanding() == {"queued": 1, "leased": 0, "results": 0}
-    finally:
-        scheduler._loop.stop()
+    assert isinstance(scheduler.queue, LeasedQueue)
+    request = article_request(spider)
+    assert scheduler.enqueue_request(request) and not scheduler.enqueue_request(request.copy())
+    assert scheduler.has_pending_requests()
+    popped = scheduler.next_request()
+    assert popped.url == request.url and popped.callback == spider.parse_article
+    assert popped.cb_kwargs == request.cb_kwargs
+    assert scheduler.outstanding() == {"queued": 0, "leased": 1, "results": 0}
+    scheduler.release_all()  # a worker stopping gives back what it still holds
+    assert scheduler.outstanding() == {"queued": 1, "leased": 0, "results": 0}
+
+
+def test_a_request_that_never_gets_a_result_is_given_up_after_three_deliveries(redis_server):
+    from newsmirror.distributed.results import Result
+
+    spider, scheduler = in_process_scheduler(redis_server.url, NEWSMIRROR_LEASE_TIMEOUT=0)
+    scheduler.enqueue_request(article_request(spider))
+    for _ in range(3):  # a page that kills every worker that takes it
+        assert scheduler.next_request() is not None
+        scheduler.leases.clear()  # the worker died
+        assert scheduler.queue.reap() == 1  # its lease ran out: back in the queue
+    assert scheduler.next_request() is None
+    [raw] = redis_server.client().lrange("discover:results", 0, -1)
+    result = Result.loads(raw)
+    assert (result.kind, result.url) == ("failed", "http://127.0.0.1/news/aopl/1.aspx")
+    assert result.reason.startswith("given up after 3 deliveries")
+    assert scheduler.outstanding() == {"queued": 0, "leased": 0, "results": 1}
 
 
 def test_second_coordinator_on_the_same_redis_exits_3(tmp_path, redis_server):

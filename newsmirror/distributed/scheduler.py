@@ -114,8 +114,8 @@ class SharedScheduler(RedisScheduler):
         return self.local.close(reason) if self.local is not None else None
 
     def _tick(self) -> None:
-        """Reap expired leases (any process may), renew ours, and wake an idle engine when the
-        shared queue has work (Scrapy's own heartbeat would look only every 5 s)."""
+        """Reap expired leases (any process may), renew ours, and wake the engine: Scrapy's own
+        heartbeat looks for new requests, and checks whether it is idle, only every 5 s."""
         try:
             if self.queue.reap():
                 logger.info("requests whose worker stopped answering are back in the queue")
@@ -123,11 +123,10 @@ class SharedScheduler(RedisScheduler):
                 now = time.monotonic()
                 if now - self._last_renew >= self.visibility_ms / 3000:
                     self._renew(now)
-                if len(self.queue):
-                    slot = getattr(self.crawler.engine, "_slot", None)
-                    nextcall = getattr(slot, "nextcall", None)
-                    if nextcall is not None:
-                        nextcall.schedule()
+            slot = getattr(self.crawler.engine, "_slot", None)
+            nextcall = getattr(slot, "nextcall", None)
+            if nextcall is not None:
+                nextcall.schedule()
         except Exception:  # a tick must never kill the loop; Redis errors retry inside the client
             logger.exception("distributed housekeeping failed")
 
