@@ -24,6 +24,8 @@ from scrapy import Request
 from scrapy.core.scheduler import Scheduler as LocalScheduler
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 
 from . import codec
 from .connection import redis_from_settings
@@ -204,13 +206,22 @@ class SharedScheduler(RedisScheduler):
 
     def finish(self, origin: str, result: Result) -> None:
         """Hand a result to the coordinator and acknowledge the lease it answers, atomically."""
+        self._settle(self._answered(origin, result), result)
+
+    def finish_in_thread(self, origin: str, result: Result) -> Deferred:
+        """:meth:`finish`, with the Redis round trip (an fsync with ``appendfsync always``) in a
+        thread, as scrapy-redis's item pipeline does, so the reactor goes on downloading."""
+        return deferToThread(self._settle, self._answered(origin, result), result)
+
+    def _answered(self, origin: str, result: Result) -> bytes | None:
         leases = self.leases.get(origin)
         lease = leases.pop(0) if leases else None
         if leases == []:
             del self.leases[origin]
-        if lease is not None:
-            result.fingerprint = result.fingerprint or lease.fingerprint
-        self._settle(lease.member if lease else None, result)
+        if lease is None:
+            return None
+        result.fingerprint = result.fingerprint or lease.fingerprint
+        return lease.member
 
     def drop_lease(self, origin: str) -> None:
         """Acknowledge without a result (the result went out under another URL)."""

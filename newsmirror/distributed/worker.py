@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy import signals
+from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.pipelines import RedisPipeline
 
 from ..items import Article
@@ -39,15 +40,13 @@ class ResultPipeline(RedisPipeline):
     def from_crawler(cls, crawler: Any) -> ResultPipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any, spider: Any = None) -> Any:
-        # synchronous: the push and the ack must be done before Scrapy counts the item as scraped
-        if isinstance(item, Article):
-            self._process_item(item, spider)
-        return item
-
-    def _process_item(self, item: Any, spider: Any) -> Any:
+    async def process_item(self, item: Any, spider: Any = None) -> Any:
+        """The push and the ack happen in a thread; Scrapy counts the item once they are done."""
+        if not isinstance(item, Article):
+            return item
         origin = item.origin or item.url
-        shared(self.crawler).finish(origin, Result("article", origin, article=article_to_data(item)))
+        result = Result("article", origin, article=article_to_data(item))
+        await maybe_deferred_to_future(shared(self.crawler).finish_in_thread(origin, result))
         self.sent += 1
         report = getattr(self.crawler, "newsmirror_report", None)
         if isinstance(report, ForwardingReport):
