@@ -487,6 +487,13 @@ def test_second_coordinator_on_the_same_redis_exits_3(tmp_path, redis_server):
     assert "another coordinator (other-machine:123:abc) is using this Redis database" in line
 
 
+def test_a_redis_password_never_shows_in_messages():
+    port = free_port()
+    result = run_cli("worker", "--redis", f"redis://:s3cret@127.0.0.1:{port}/0")
+    assert result.returncode == 3
+    assert f"redis://:***@127.0.0.1:{port}/0" in result.stderr and "s3cret" not in result.stderr
+
+
 def test_worker_needs_redis_url():
     result = run_cli("worker")
     assert result.returncode == 2 and "--redis" in result.stderr

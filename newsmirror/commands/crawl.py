@@ -179,7 +179,7 @@ def _use_redis(settings: Any, args: argparse.Namespace) -> None:
     try:
         redis.Redis.from_url(args.redis, socket_connect_timeout=5).ping()
     except (redis.RedisError, ValueError) as exc:
-        raise CannotRun(f"cannot reach Redis at {args.redis}: {exc}") from exc
+        raise CannotRun(f"cannot reach Redis at {redacted(args.redis)}: {exc}") from exc
     role = "coordinator" if args.command == "crawl" else "worker"
     idle = args.idle_timeout if args.idle_timeout is not None else (60.0 if role == "worker" else 0.0)
     for name, value in (
@@ -197,6 +197,18 @@ def _use_redis(settings: Any, args: argparse.Namespace) -> None:
     else:  # fetch, extract, clean; the coordinator does dedupe -> write
         settings.set("ITEM_PIPELINES", WORKER_PIPELINES, priority="cmdline")
     settings.set("EXTENSIONS", extensions, priority="cmdline")
+
+
+def redacted(url: str) -> str:
+    """The Redis URL for messages: its password stays out of logs."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=f"{user}***@{parts.hostname}{port}").geturl()
 
 
 WORKER_PIPELINES = {
@@ -223,7 +235,7 @@ def coordinator_lock(settings: Any, args: argparse.Namespace) -> Iterator[None]:
     try:
         lock.acquire()
     except CoordinatorBusy as exc:
-        raise CannotRun(f"{args.redis}: {exc}") from exc
+        raise CannotRun(f"{redacted(args.redis)}: {exc}") from exc
     settings.set("NEWSMIRROR_COORDINATOR_LOCK", lock.value, priority="cmdline")
     try:
         yield

@@ -20,7 +20,7 @@ EXAMPLES = """\
 """
 
 # options of the writer: the coordinator's, meaningless here
-IGNORED = {"output": "-o", "state": "--state", "label": "--label"}
+IGNORED = {"output": "-o", "state": "--state", "label": "--label", "sources": "--sources"}
 
 
 def register(sub: Subparsers) -> None:
