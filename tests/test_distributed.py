@@ -306,6 +306,19 @@ def test_redis_restart_mid_run_loses_nothing(site, tmp_path, redis_server):
     assert_drained(redis_server)
 
 
+def test_redis_gone_for_longer_than_the_max_outage_stops_with_one_line(tmp_path, redis_server):
+    worker = start_worker(redis_server.url, tmp_path / "worker", "--idle-timeout", "0",
+                          "-s", "NEWSMIRROR_REDIS_MAX_OUTAGE=2")
+    r = redis_server.client()
+    wait_for(lambda: r.client_list() and len(r.client_list()) > 1, what="the worker to connect")
+    redis_server.stop(signal.SIGKILL)
+    [err] = finish_workers([worker])
+    assert worker.returncode == 1
+    lines = [line for line in err.splitlines() if "Traceback" in line or line.startswith("error:")]
+    assert lines == [f"error: Redis {redis_server.url}: unreachable for more than 2s; stopping"]
+    redis_server.start()  # for the fixture's teardown
+
+
 def test_coordinator_killed_and_restarted_writes_every_article_once(site, tmp_path, redis_server):
     titles = newsroom(site, 150, delay=0.05)
     sources = sources_file(site, tmp_path)

@@ -176,6 +176,8 @@ def _use_redis(settings: Any, args: argparse.Namespace) -> None:
         raise CannotRun("--redis needs scrapy-redis: pip install 'newsmirror[redis]'") from exc
     import redis
 
+    from ..distributed.connection import redacted
+
     try:
         redis.Redis.from_url(args.redis, socket_connect_timeout=5).ping()
     except (redis.RedisError, ValueError) as exc:
@@ -199,18 +201,6 @@ def _use_redis(settings: Any, args: argparse.Namespace) -> None:
     settings.set("EXTENSIONS", extensions, priority="cmdline")
 
 
-def redacted(url: str) -> str:
-    """The Redis URL for messages: its password stays out of logs."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = f"{parts.username}:" if parts.username else ":"
-    port = f":{parts.port}" if parts.port else ""
-    return parts._replace(netloc=f"{user}***@{parts.hostname}{port}").geturl()
-
-
 WORKER_PIPELINES = {
     "newsmirror.pipelines.ExtractPipeline": 100,
     "newsmirror.pipelines.CleanPipeline": 200,
@@ -226,6 +216,7 @@ def coordinator_lock(settings: Any, args: argparse.Namespace) -> Iterator[None]:
         return
     import redis
 
+    from ..distributed.connection import redacted
     from ..distributed.coordinator import CoordinatorBusy, CoordinatorLock
     from ..distributed.keys import Keys
     from ..spiders.discover import DiscoverSpider

@@ -21,6 +21,10 @@ logger = logging.getLogger("newsmirror.redis")
 RETRY_ERRORS = (redis.ConnectionError, redis.TimeoutError, ConnectionError, TimeoutError, OSError)
 
 
+class RedisGone(redis.ConnectionError):
+    """Redis stayed away longer than NEWSMIRROR_REDIS_MAX_OUTAGE: the run stops."""
+
+
 class OutageBackoff(AbstractBackoff):
     """Exponential backoff (``base`` doubling up to ``cap`` seconds) that remembers when the
     outage began, so it can log it once and give up after ``max_outage`` seconds."""
@@ -41,7 +45,7 @@ class OutageBackoff(AbstractBackoff):
             logger.warning("Redis unreachable; reconnecting with backoff (up to %.0fs apart)", self.cap)
         if self.max_outage and now - self.down_since > self.max_outage:
             self.down_since = None
-            raise redis.ConnectionError(f"Redis unreachable for more than {self.max_outage:.0f}s")
+            raise RedisGone(f"unreachable for more than {self.max_outage:.0f}s")
         return min(self.cap, self.base * 2 ** min(failures - 1, 16))
 
 
@@ -58,6 +62,18 @@ def redis_params(settings: Any) -> dict[str, Any]:
         "retry_on_error": list(RETRY_ERRORS),
         **settings.getdict("REDIS_PARAMS"),
     }
+
+
+def redacted(url: str) -> str:
+    """The Redis URL for messages: its password stays out of logs."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    port = f":{parts.port}" if parts.port else ""
+    return parts._replace(netloc=f"{user}***@{parts.hostname}{port}").geturl()
 
 
 def redis_from_settings(settings: Any) -> redis.Redis:

@@ -28,6 +28,7 @@ from ..pipelines import DedupePipeline, WritePipeline
 from ..report import PageSkipped
 from ..runtime import Runtime
 from .codec import article_from_data
+from .connection import RedisGone
 from .results import Result
 
 logger = logging.getLogger(__name__)
@@ -85,6 +86,9 @@ class ResultConsumer:
                 self.handle(raw)
                 self.last_activity = time.monotonic()
             self._say_if_waiting()
+        except RedisGone as exc:
+            self.shared.stop_for(exc)
+            self.loop.stop()
         except Exception:  # never let the loop die: the next tick tries again
             logger.exception("consuming results failed")
 

@@ -22,13 +22,15 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.core.scheduler import Scheduler as LocalScheduler
+from scrapy.utils.defer import deferred_from_coro
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 from twisted.internet import task
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThread
 
+from ..runtime import Runtime
 from . import codec
-from .connection import redis_from_settings
+from .connection import RedisGone, redacted, redis_from_settings
 from .dupefilter import DEFAULT_MAX, DEFAULT_TTL_S, BoundedDupeFilter
 from .keys import Keys
 from .queue import LeasedQueue
@@ -89,6 +91,7 @@ class SharedScheduler(RedisScheduler):
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
         self._last_renew = 0.0
         self._loop: task.LoopingCall | None = None
+        self.gone: RedisGone | None = None  # Redis stayed away too long: the run is stopping
         crawler.newsmirror_shared = self  # the result pipeline, report and consumer use it
         report = getattr(crawler, "newsmirror_report", None)
         if self.role == "worker" and hasattr(report, "attach"):
@@ -112,7 +115,8 @@ class SharedScheduler(RedisScheduler):
     def close(self, reason: str) -> Any:
         if self._loop is not None and self._loop.running:
             self._loop.stop()
-        self.release_all()
+        if self.gone is None:
+            self.release_all()
         return self.local.close(reason) if self.local is not None else None
 
     def _tick(self) -> None:
@@ -129,8 +133,20 @@ class SharedScheduler(RedisScheduler):
             nextcall = getattr(slot, "nextcall", None)
             if nextcall is not None:
                 nextcall.schedule()
+        except RedisGone as exc:
+            self.stop_for(exc)
         except Exception:  # a tick must never kill the loop; Redis errors retry inside the client
             logger.exception("distributed housekeeping failed")
+
+    def stop_for(self, exc: RedisGone) -> None:
+        """One error line in the run report (exit code 1), then a clean stop: what was queued,
+        leased or pushed waits in Redis (and leases run out) for when it is back."""
+        if self.gone is not None:
+            return
+        self.gone = exc
+        where = f"Redis {redacted(self.crawler.settings.get('REDIS_URL') or '')}"
+        Runtime.of(self.crawler).report.fail(where, f"{exc}; stopping")
+        deferred_from_coro(self.crawler.stop_async())
 
     def _renew(self, now: float) -> None:
         self._last_renew = now
@@ -153,11 +169,21 @@ class SharedScheduler(RedisScheduler):
     def has_pending_requests(self) -> bool:
         if self.local is not None:
             return self.local.has_pending_requests()
-        return len(self.queue) > 0
+        return self.gone is None and self._guard(lambda: len(self.queue) > 0, False)
+
+    def _guard(self, call: Any, default: Any) -> Any:
+        try:
+            return call()
+        except RedisGone as exc:
+            self.stop_for(exc)
+            return default
 
     def enqueue_request(self, request: Request) -> bool:
         if self.local is not None and not is_article(request):
             return self.local.enqueue_request(request)
+        return self.gone is None and self._guard(lambda: self._enqueue_shared(request), False)
+
+    def _enqueue_shared(self, request: Request) -> bool:
         lease = request.meta.pop(LEASE_META, None)
         if lease is None:
             if not request.dont_filter and self.df.request_seen(request):
@@ -178,6 +204,9 @@ class SharedScheduler(RedisScheduler):
     def next_request(self) -> Request | None:
         if self.local is not None:
             return self.local.next_request()
+        return None if self.gone else self._guard(self._next_shared, None)
+
+    def _next_shared(self) -> Request | None:
         for _ in range(100):  # skip requests given up on, but never spin for long
             popped = self.queue.pop_leased(self.visibility_ms)
             if popped is None:
@@ -258,7 +287,9 @@ class SharedScheduler(RedisScheduler):
     def busy(self) -> bool:
         """Is there shared work this process should wait for?  A worker waits while requests are
         queued or leased (a dead worker's leases come back); the coordinator also for results."""
-        left = self.outstanding()
+        left = None if self.gone else self._guard(self.outstanding, None)
+        if left is None:
+            return False
         return bool(left["queued"] or left["leased"] or (self.role == "coordinator" and left["results"]))
 
     def outstanding(self) -> dict[str, int]:

@@ -17,8 +17,9 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy_redis.pipelines import RedisPipeline
 
 from ..items import Article
-from ..report import RunReport
+from ..report import PageFailed, RunReport
 from .codec import article_to_data
+from .connection import RedisGone
 from .results import Result
 
 
@@ -46,7 +47,12 @@ class ResultPipeline(RedisPipeline):
             return item
         origin = item.origin or item.url
         result = Result("article", origin, article=article_to_data(item))
-        await maybe_deferred_to_future(shared(self.crawler).finish_in_thread(origin, result))
+        hub = shared(self.crawler)
+        try:
+            await maybe_deferred_to_future(hub.finish_in_thread(origin, result))
+        except RedisGone as exc:
+            hub.stop_for(exc)
+            raise PageFailed(f"not handed to the coordinator: Redis {exc}") from exc
         self.sent += 1
         report = getattr(self.crawler, "newsmirror_report", None)
         if isinstance(report, ForwardingReport):
@@ -76,15 +82,17 @@ class ForwardingReport(RunReport):
         self._forward("skipped", url, reason)
 
     def _forward(self, kind: str, url: str, reason: str) -> None:
-        if self.crawler is not None and getattr(self.crawler, "newsmirror_shared", None) is not None:
-            self.crawler.newsmirror_shared.finish(url, Result(kind, url, reason))
+        hub = getattr(self.crawler, "newsmirror_shared", None) if self.crawler is not None else None
+        if hub is not None and hub.gone is None:
+            hub._guard(lambda: hub.finish(url, Result(kind, url, reason)), None)
 
     def _spider_error(self, failure: Any, response: Any, spider: Any) -> None:
         """The report names a crashed callback by the response URL; the lease is the origin's."""
         request = getattr(response, "request", None)
         origin = request.cb_kwargs.get("origin") if request is not None else None
-        if origin and origin != getattr(response, "url", None):
-            shared(self.crawler).drop_lease(origin)
+        hub = shared(self.crawler)
+        if origin and origin != getattr(response, "url", None) and hub.gone is None:
+            hub._guard(lambda: hub.drop_lease(origin), None)
 
     def _item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
         """A stage crashed on this page (not a DropItem): one line, and the lease is answered."""
