@@ -10,7 +10,7 @@ import argparse
 import sys
 import tempfile
 
-from .common import Subparsers, add_command, add_common_options, run_spider
+from .common import Subparsers, add_command, add_verbosity_options, run_spider
 from .crawl import add_distributed_arguments, crawl_settings
 
 EXAMPLES = """\
@@ -20,7 +20,8 @@ EXAMPLES = """\
 """
 
 # options of the writer: the coordinator's, meaningless here
-IGNORED = {"output": "-o", "state": "--state", "label": "--label", "sources": "--sources"}
+IGNORED = {"output": "-o", "state": "--state", "label": "--label", "filename": "--filename", "body": "--body",
+           "sources": "--sources"}
 
 
 def register(sub: Subparsers) -> None:
@@ -37,8 +38,21 @@ def register(sub: Subparsers) -> None:
         "--sources", metavar="FILE", help="not needed any more (the coordinator reads the sources); ignored"
     )
     add_distributed_arguments(p, required=True)
-    add_common_options(p)
-    p.set_defaults(func=run, output=None)
+    for flags, name in (
+        (("-o", "--output"), "OUT"), (("--state",), "DB"), (("--label",), "TEXT"),
+        (("--filename",), "STYLE"), (("--body",), "FORMAT"),
+    ):
+        p.add_argument(*flags, metavar=name, help="the coordinator's option: ignored (workers write nothing)")
+    p.add_argument(
+        "-s",
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a Scrapy setting, e.g. -s CONCURRENT_REQUESTS_PER_DOMAIN=1 (repeatable)",
+    )
+    add_verbosity_options(p)
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +65,7 @@ def run(args: argparse.Namespace) -> int:
         note = f"note: {', '.join(given)} ignored: workers write nothing, the coordinator does"
         print(note, file=sys.stderr)
     args.label = args.state = None
+    args.filename, args.body = "id", "html"
     with tempfile.TemporaryDirectory(prefix="newsmirror-worker-") as scratch:
         args.output = scratch
         settings = crawl_settings(args)
