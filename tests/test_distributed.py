@@ -289,8 +289,11 @@ def test_redis_restart_mid_run_loses_nothing(site, tmp_path, redis_server):
     titles = newsroom(site, 120, delay=0.05)
     sources = sources_file(site, tmp_path)
     out = tmp_path / "out"
-    coordinator = start_coordinator(redis_server, sources, out)
-    workers = [start_worker(redis_server.url, tmp_path / f"worker-{i}") for i in range(2)]
+    # a request popped just as Redis died is leased to nobody (the reply was lost): it comes back
+    # when the lease runs out, 120 s by default
+    lease = ["-s", "NEWSMIRROR_LEASE_TIMEOUT=5"]
+    coordinator = start_coordinator(redis_server, sources, out, *lease)
+    workers = [start_worker(redis_server.url, tmp_path / f"worker-{i}", *lease) for i in range(2)]
     wait_for(lambda: article_hits(site, titles) >= 30, what="the run to be under way")
     redis_server.stop(signal.SIGKILL)  # a crash, not a clean shutdown: only the AOF survives
     assert article_hits(site, titles) < len(titles), "Redis went away too late to test anything"
