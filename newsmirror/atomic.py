@@ -1,17 +1,54 @@
-"""Atomic file writes: a reader (or a crash) never sees half a post."""
+"""Atomic file writes: a reader (or a crash) never sees half a post.
+
+Temp files are named ``.<name>.<host>-<pid>.<random>.tmp`` so that a later run can tell a temp
+file a killed process left behind (its pid is gone on this host) from one a live worker is
+still writing: :func:`remove_orphan_temp_files` removes the first kind at once.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
+
+STALE_TEMP_S = 600  # a temp file of another host (or an older name) untouched this long is dead
+_HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+_OWNER = re.compile(r"\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[^.]+\.tmp$")
+
+# Short words for the errors a full, read-only or locked-down disk gives (the strerror is kept).
+DISK_ERRNOS = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EFBIG, errno.EIO}
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``No space left on device`` rather than ``[Errno 28] No space left on device: '/x/.y.tmp'``
+    (the caller names the file the user knows about, not our temp file)."""
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename itself durable: without it a power cut can lose a post already counted."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # some file systems refuse fsync on folders
+            os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, then rename over ``path``."""
+    """Write to a temp file in the same folder, fsync, rename over ``path``, fsync the folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():  # os.replace would say "Is a directory" about our temp file's rename
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -23,7 +60,38 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _fsync_dir(path.parent)
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_orphan_temp_files(folder: Path, now: float | None = None) -> list[Path]:
+    """Remove the temp files in ``folder`` that no live process owns: at once when the owner
+    was a process of this host that is gone, after :data:`STALE_TEMP_S` otherwise."""
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    cutoff = (time.time() if now is None else now) - STALE_TEMP_S
+    for leftover in folder.glob(".*.tmp"):
+        m = _OWNER.search(leftover.name)
+        with contextlib.suppress(OSError):
+            mine = m is not None and m["host"] == _HOST
+            if mine and int(m["pid"]) == os.getpid():
+                continue
+            dead = (mine and not _pid_alive(int(m["pid"]))) or leftover.stat().st_mtime < cutoff
+            if dead:
+                leftover.unlink()
+                removed.append(leftover)
+    return removed

@@ -30,8 +30,15 @@ _MONTHS = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
+# Feeds in other languages write RFC 822 dates with their own month names ("Seg, 24 Set 2018").
+_FEED_MONTHS = {
+    **_MONTHS,
+    "fev": 2, "abr": 4, "mai": 5, "ago": 8, "set": 9, "out": 10, "dez": 12,  # Portuguese
+    "ene": 1, "dic": 12,  # Spanish (abr, ago as above)
+    "mrz": 3, "okt": 10,  # German (mai, dez as above)
+}  # fmt: skip
 _RFC822_RE = re.compile(
-    r"""^(?:[a-z]{3,9},?\s*)?                          # optional day name
+    r"""^(?:[a-z]{2,9},?\s*)?                          # optional day name
         (?P<d>\d{1,2})\s+(?P<mo>[a-z]{3})[a-z]*\.?\s+(?P<y>\d{2}|\d{4})\s+
         (?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?
         \s*(?P<tz>[+-]\d{4}|[a-z]{1,5})?$""",
@@ -91,7 +98,7 @@ def parse_datetime(text: str | None, default_tz: tzinfo | None = None) -> dateti
             return _build(m, _offset(m["tz"]) if m["tz"] else local)
         if m := _SLASH_RE.search(text):
             return _build(m, local)
-        if (m := _RFC822_RE.match(text)) and m["mo"].lower() in _MONTHS:
+        if (m := _RFC822_RE.match(text)) and m["mo"].lower() in _FEED_MONTHS:
             zone = m["tz"]
             if not zone:
                 tz = local
@@ -104,7 +111,7 @@ def parse_datetime(text: str | None, default_tz: tzinfo | None = None) -> dateti
             year = int(m["y"])
             if len(m["y"]) == 2:
                 year += 2000 if year < 50 else 1900
-            month = _MONTHS[m["mo"].lower()]
+            month = _FEED_MONTHS[m["mo"].lower()]
             return datetime(year, month, int(m["d"]), int(m["h"]), int(m["mi"]), int(m["s"] or 0), tzinfo=tz)
     except (ValueError, OverflowError):  # 31 February, hour 25, offset +25:00 ...
         return None
@@ -131,3 +138,131 @@ def epoch_ms(value: datetime) -> int:
 def to_ms(value: datetime) -> datetime:
     """The same instant, cut to the millisecond precision posts and the seen-store keep."""
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
+
+
+# --------------------------------------------------------------------------- zones
+
+
+def zone_named(name: str) -> tzinfo:
+    """The IANA zone ``name`` (``Asia/Shanghai``); ``ValueError`` naming it if unknown."""
+    if name in ("UTC", "Etc/UTC"):
+        return UTC
+    if name == "Asia/Taipei":
+        return TAIPEI
+    try:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    except ImportError as exc:  # pragma: no cover - Python < 3.9
+        raise ValueError(f"{name!r}: no zoneinfo module") from exc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{name!r} is not a known IANA time zone (e.g. 'Asia/Shanghai')") from exc
+
+
+#: Zones of countries with a single zone, by country-code top-level domain.  Used only for times a
+#: page writes without an offset when the source names no ``timezone``: a .cn page's "09:00" is
+#: Beijing time far more often than it is UTC.
+_CCTLD_ZONES = {
+    "cn": "Asia/Shanghai", "tw": "Asia/Taipei", "hk": "Asia/Hong_Kong", "mo": "Asia/Macau",
+    "sg": "Asia/Singapore", "my": "Asia/Kuala_Lumpur", "jp": "Asia/Tokyo", "kr": "Asia/Seoul",
+    "th": "Asia/Bangkok", "vn": "Asia/Ho_Chi_Minh", "ph": "Asia/Manila", "in": "Asia/Kolkata",
+    "de": "Europe/Berlin", "fr": "Europe/Paris", "at": "Europe/Vienna", "ch": "Europe/Zurich",
+    "it": "Europe/Rome", "nl": "Europe/Amsterdam", "be": "Europe/Brussels", "pl": "Europe/Warsaw",
+    "cz": "Europe/Prague", "se": "Europe/Stockholm", "no": "Europe/Oslo", "dk": "Europe/Copenhagen",
+    "fi": "Europe/Helsinki", "uk": "Europe/London", "ie": "Europe/Dublin", "tr": "Europe/Istanbul",
+    "gr": "Europe/Athens", "hu": "Europe/Budapest", "ua": "Europe/Kyiv", "il": "Asia/Jerusalem",
+}  # fmt: skip
+
+
+def zone_for(name: str | None, host: str | None = None) -> tzinfo:
+    """Zone for times without an offset: the source's ``timezone`` if given, else the zone of
+    the host's country domain, else UTC."""
+    if name:
+        return zone_named(name)
+    tld = (host or "").lower().rstrip(".").rpartition(".")[2]
+    if tld in _CCTLD_ZONES:
+        try:
+            return zone_named(_CCTLD_ZONES[tld])
+        except ValueError:  # no tz database on this machine
+            return UTC
+    return UTC
+
+
+# --------------------------------------------------------------------------- visible text
+
+# 2024年04月24日23:52 / 2024年4月24日 23时52分 / 2024年4月24日 下午3:05 / 2024-04-24 23:52
+_CJK_RE = re.compile(
+    r"(?P<y>\d{4})\s*年\s*(?P<mo>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]"
+    r"(?:\s*(?:[（(]?[日月火水木金土一二三四五六天][)）]?)?\s*(?P<ampm>上午|下午|午前|午後|晚上|凌晨|早上|中午)?\s*"
+    r"(?P<h>\d{1,2})\s*[:：時时点點]\s*(?P<mi>\d{1,2})(?:\s*[:：分]\s*(?:(?P<s>\d{1,2})\s*秒?)?)?)?"
+)
+# 24.04.2024 23:52 (German, Czech ...), 2024-04-24 23:52, 24 April 2024 23:52, April 24, 2024 11:52 PM
+_DOTTED_RE = re.compile(
+    r"(?<![\d.])(?P<d>\d{1,2})\.\s?(?P<mo>\d{1,2})\.\s?(?P<y>\d{4})"
+    r"(?:,?\s+(?:um\s+)?(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?::(?P<s>\d{2}))?)?(?!\d)"
+)
+_DASHED_RE = re.compile(
+    r"(?<!\d)(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})(?:[T\s]+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?(?!\d)"
+)
+_MONTH_NAMES = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_TIME = r"(?:,?\s+(?:at\s+)?(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ampm>[ap]\.?m\.?)?)?"
+_DAY_MONTH_RE = re.compile(
+    rf"(?<!\d)(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\.?\s+(?P<mon>{_MONTH_NAMES})\.?,?\s+(?P<y>\d{{4}}){_TIME}",
+    re.IGNORECASE,
+)
+_MONTH_DAY_RE = re.compile(
+    rf"\b(?P<mon>{_MONTH_NAMES})\.?\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}}){_TIME}",
+    re.IGNORECASE,
+)
+_ZONE_SUFFIX_RE = re.compile(r"^\s*\(?\s*(?:UTC|GMT)\s*(?P<off>[+-]\d{1,2}(?::?\d{2})?)?\s*\)?")
+
+
+def _suffix_zone(offset: str | None) -> tzinfo:
+    """``UTC``/``GMT`` -> UTC; ``UTC+8`` / ``GMT+08:00`` / ``UTC-0530`` -> that offset."""
+    if not offset:
+        return UTC
+    sign, digits = offset[0], offset[1:].replace(":", "")
+    hours, minutes = (digits[:-2], digits[-2:]) if len(digits) > 2 else (digits, "00")
+    return _offset(f"{sign}{int(hours):02d}{minutes}")
+
+
+def _hour(h: str | None, ampm: str | None) -> int:
+    hour = int(h or 0)
+    marker = (ampm or "").lower().replace(".", "")
+    if marker in ("pm", "下午", "午後", "晚上") and hour < 12:
+        hour += 12
+    elif marker in ("am", "上午", "午前", "凌晨", "早上") and hour == 12:
+        hour = 0
+    return hour
+
+
+def parse_visible_date(text: str | None, local: tzinfo) -> datetime | None:
+    """The first date a page *shows* in ``text``: ``2024年04月24日23:52``, ``24.04.2024 23:52``,
+    ``2024-04-24 23:52``, ``24 April 2024``, ``April 24, 2024 11:52 PM``.
+
+    Shown times carry no offset (unless followed by ``UTC+8``/``GMT``), so they are read in
+    ``local``, the source's zone.  ``None`` when nothing readable is found.
+    """
+    if not text:
+        return None
+    text = " ".join(text.split())
+    for pattern in (_CJK_RE, _DASHED_RE, _DOTTED_RE, _DAY_MONTH_RE, _MONTH_DAY_RE):
+        m = pattern.search(text)
+        if not m:
+            continue
+        g = m.groupdict()
+        month = _MONTHS[g["mon"][:3].lower()] if g.get("mon") else int(g["mo"])
+        zone = local
+        if g.get("h") is not None and (z := _ZONE_SUFFIX_RE.match(text[m.end() :])):
+            zone = _suffix_zone(z["off"])
+        try:
+            return datetime(
+                int(g["y"]), month, int(g["d"]), _hour(g.get("h"), g.get("ampm")), int(g.get("mi") or 0),
+                int(g.get("s") or 0), tzinfo=zone,
+            )
+        except (ValueError, OverflowError):
+            continue
+    return None

@@ -8,14 +8,16 @@ tags, attributes in source order with double quotes -- the exact shape of the sa
 
 from __future__ import annotations
 
+import codecs
 import re
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
 import lxml.html
 from lxml import etree
 from lxml.cssselect import CSSSelector
-from w3lib.encoding import html_to_unicode
+from w3lib.encoding import html_body_declared_encoding, html_to_unicode, read_bom, resolve_encoding
 
 VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
 # Elements libxml2 does not treat as void although HTML5 does.
@@ -37,14 +39,82 @@ _NEWLINE_RUN = re.compile(r"[ \t\f\r]*\n\s*")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
+def _codec(name: str | None) -> str | None:
+    if not name:
+        return None
+    resolved = resolve_encoding(name) or name
+    try:
+        return codecs.lookup(resolved).name
+    except LookupError:
+        return None
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _guess(body: bytes) -> str | None:
+    """No BOM, HTTP charset or <meta>: UTF-8 if the bytes are UTF-8, else charset-normalizer's
+    best guess (it tells Big5 from GBK on news pages); the replacement-character check on the
+    title and body catches a wrong guess."""
+    if _is_utf8(body):
+        return "utf-8"
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(body[:200_000]).best()
+    return best.encoding if best is not None else None
+
+
+def choose_encoding(body: bytes, http_charset: str | None = None) -> str:
+    """The browser order (BOM, then the HTTP charset, then <meta>, then a guess), with one
+    safety net: bytes that are valid UTF-8 with multi-byte characters are UTF-8, whatever the
+    label says.  Servers label UTF-8 pages ISO-8859-1 by default (Apache's AddDefaultCharset,
+    PHP's default_charset) and some sites still declare GB2312 over UTF-8 (people.com.cn);
+    legacy CJK or Latin text is practically never valid UTF-8, so the net does not misfire."""
+    bom, _ = read_bom(body)
+    if bom:
+        return bom
+    if not body.isascii() and _is_utf8(body):
+        return "utf-8"
+    return _codec(http_charset) or _codec(html_body_declared_encoding(body)) or _guess(body) or "utf-8"
+
+
+def decodes_cleanly(body: bytes, encoding: str | None = None) -> bool:
+    """Whether the charset :func:`decode` picks reads every byte (no U+FFFD of its making)."""
+    chosen = choose_encoding(body, encoding)
+    try:
+        body.decode(resolve_encoding(chosen) or chosen)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
 def decode(body: bytes | str, encoding: str | None = None) -> str:
-    """Bytes to text using the HTTP charset, else the page's <meta charset>, else UTF-8."""
+    """Bytes to text (see :func:`choose_encoding`); undecodable bytes become U+FFFD, which the
+    extract stage then refuses in a title or body."""
     if isinstance(body, str):
         text = body
     else:
-        content_type = f"text/html; charset={encoding}" if encoding else None
-        _, text = html_to_unicode(content_type, body)
+        chosen = choose_encoding(body, encoding)
+        _, text = html_to_unicode(f"text/html; charset={chosen}", body)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+_parsers = threading.local()
+
+
+def _parser() -> lxml.html.HTMLParser:
+    """One parser per thread (lxml parsers are not thread-safe).  ``huge_tree`` lifts libxml2's
+    10 MB text-node limit, which otherwise silently cuts a big page (a 20 MB inline script) short;
+    DOWNLOAD_MAXSIZE bounds what reaches the parser."""
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = lxml.html.HTMLParser(huge_tree=True)
+    return parser
 
 
 def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.HtmlElement:
@@ -52,7 +122,7 @@ def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.Html
     text = decode(body, encoding)
     if not text.strip():
         raise ValueError("empty document")
-    root = lxml.html.document_fromstring(text)
+    root = lxml.html.document_fromstring(text, parser=_parser())
     fix_void_elements(root)
     return root
 

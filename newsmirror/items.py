@@ -23,7 +23,13 @@ class Page:
     fetched_at: datetime | None = None
     label: str | None = None  # source label override (--label, sources file)
     hint_modified: datetime | None = None  # modification time a feed/sitemap announced
+    timezone: str | None = None  # the source's IANA zone for times the page writes without an offset
     input_key: str = ""  # fingerprint of these bytes + code + options (see Runtime.input_key)
+    requested_url: str = ""  # the URL asked for, before redirects ("" when nothing was fetched)
+
+    def __repr__(self) -> str:
+        # Scrapy logs items on errors and at DEBUG: never the page bytes (a 20 MB page is one line)
+        return f"Page(url={self.url!r}, origin={self.origin!r}, {len(self.body)} bytes)"
 
 
 @dataclass
@@ -55,6 +61,12 @@ class Article:
     origin: str = ""  # where the page came from, for messages
     hint_modified: datetime | None = None
     input_key: str = ""
+    author: str = ""  # the post's author line (a feed item's author); empty: the label
     # set by the later pipelines
     post_path: str = ""  # path of the written post, relative to the output root
     outcome: str = ""  # "new" | "updated" | "unchanged"
+    requested_url: str = ""  # the URL asked for, before redirects
+    fetched_url: str = ""  # the URL the page came from, after redirects
+
+    def __repr__(self) -> str:
+        return f"Article(url={self.url!r}, site={self.site!r}, article_id={self.article_id!r})"

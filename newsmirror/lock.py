@@ -47,8 +47,11 @@ class RunLock:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._fd: int | None = None
+        # a read-only or full disk must surface from acquire(), as an OSError its caller turns into
+        # one line, not from a constructor called outside the caller's error handling
+        with contextlib.suppress(OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
 
     @property
     def held(self) -> bool:
@@ -59,6 +62,7 @@ class RunLock:
         """Take the lock or raise :class:`LockHeld` at once (never waits); then record our pid."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this RunLock")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         # os.open makes the fd non-inheritable: exec'd children (subprocess) cannot keep the lock alive.
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:

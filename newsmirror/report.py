@@ -22,7 +22,13 @@ PROGRESS_EVERY_S = 2.0
 
 
 class PageFailed(DropItem):
-    """A page that could not become a post; the message is the one-line reason."""
+    """A page that could not become a post; the message is the one-line reason.  ``post_path``
+    names the post it was going to, when a late stage (writing) failed: Scrapy reports a dropped
+    item as it entered the pipelines (the Page), not as the stage that dropped it saw it."""
+
+    def __init__(self, message: str, post_path: str = "") -> None:
+        super().__init__(message)
+        self.post_path = post_path
 
 
 class PageSkipped(DropItem):
@@ -40,8 +46,13 @@ class PageUnchanged(DropItem):
 
 @dataclass
 class Failure:
+    """One failed or skipped page: the URL (or file) that was asked for, the reason, the URL the
+    answer came from after redirects and the post the page was going to (when known)."""
+
     url: str
     reason: str
+    final_url: str = ""
+    post: str = ""
 
 
 @dataclass
@@ -64,13 +75,22 @@ class RunReport:
         self.quiet = False
         self.dry_run = False  # list every post that would change
         self.summary_on_close = False  # print the summary when the spider closes (no CLI around)
+        self.write_error = ""  # the JSON report itself could not be written
 
     # -- recording ---------------------------------------------------------------------------
 
-    def done(self, outcome: str, url: str, post_path: str) -> None:
+    def done(self, outcome: str, url: str, post_path: str, requested: str = "", final_url: str = "") -> None:
         self.counts[outcome] += 1
         if outcome != "unchanged":
-            self.posts.append({"outcome": outcome, "url": url, "post": post_path})
+            self.posts.append(
+                {
+                    "outcome": outcome,
+                    "url": url,
+                    "post": post_path,
+                    "requested": requested or final_url or url,
+                    "final_url": final_url or url,
+                }
+            )
         # every post is named while a run is small; big runs get periodic progress lines instead
         if (
             self.verbose
@@ -80,16 +100,16 @@ class RunReport:
             self._print(f"{outcome:<9} {post_path}  <- {url}")
         self._progress()
 
-    def fail(self, url: str, reason: str) -> None:
+    def fail(self, url: str, reason: str, final_url: str = "", post: str = "") -> None:
         reason = " ".join(str(reason).split()) or "unknown error"
         self.counts["failed"] += 1
-        self.failures.append(Failure(url, reason))
+        self.failures.append(Failure(url, reason, final_url or url, post))
         self._print(f"error: {url}: {reason}")
         self._progress()
 
-    def skip(self, url: str, reason: str) -> None:
+    def skip(self, url: str, reason: str, final_url: str = "", post: str = "") -> None:
         self.counts["skipped"] += 1
-        self.skipped.append(Failure(url, reason))
+        self.skipped.append(Failure(url, reason, final_url or url, post))
         if self.verbose:
             self._print(f"skipped   {url}: {reason}")
         self._progress()
@@ -102,7 +122,7 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
-        return 1 if self.counts["failed"] else 0
+        return 1 if self.counts["failed"] or self.write_error else 0
 
     def summary(self) -> str:
         c = self.counts
@@ -127,10 +147,18 @@ class RunReport:
         data["exit_code"] = self.exit_code
         return data
 
-    def write_json(self, path: Path) -> None:
-        from .atomic import atomic_write_text
+    def write_json(self, path: Path) -> bool:
+        """Write the report atomically; a full or read-only disk is one error line and a non-zero
+        exit code, not a crash (the posts and seen-store rows written before stay valid)."""
+        from .atomic import atomic_write_text, describe_os_error
 
-        atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n")
+        try:
+            atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n")
+        except OSError as exc:
+            self.write_error = f"cannot write the run report {path}: {describe_os_error(exc)}"
+            self._print(f"error: {self.write_error}")
+            return False
+        return True
 
     def _print(self, line: str) -> None:
         if self.stream is not None:

@@ -21,6 +21,15 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "newsmirror.scrapy_parts.report.ReportExtension": 0,
+    # an HTTP server running Python code, on a port nobody asked for (and a traceback without a
+    # writable HOME): never on unless a user turns it on
+    "scrapy.extensions.remote_control.RemoteControl": None,
+}
+REMOTE_CONTROL_ENABLED = False
+DOWNLOADER_MIDDLEWARES = {
+    # exponential backoff + Retry-After instead of immediate retries
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "newsmirror.scrapy_parts.retry.BackoffRetryMiddleware": 550,
 }
 
 # Manners: identify ourselves, obey robots.txt, adapt the pace to the server, retry with backoff.
@@ -37,6 +46,12 @@ RETRY_ENABLED = True
 RETRY_TIMES = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 DOWNLOAD_TIMEOUT = 30
+NEWSMIRROR_RETRY_BACKOFF = 1.0  # seconds before the first retry; doubled for each next one
+NEWSMIRROR_RETRY_BACKOFF_MAX = 60.0  # cap, also for a server's Retry-After
+# A news page is well under 1 MB (the biggest CNA page seen is ~300 KB); Scrapy's 1 GiB default
+# lets a 1 MB gzip bomb cost a gigabyte of memory.  Bigger responses are cancelled and reported.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 
 # Keep what a crawl downloads, for offline reprocessing (`newsmirror crawl --cache`).
 HTTPCACHE_ENABLED = False
@@ -47,6 +62,8 @@ HTTPCACHE_POLICY = "newsmirror.scrapy_parts.httpcache.StoreOnlyPolicy"
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 303, 307, 308, 404, 500, 502, 503, 504]
 
 FEED_EXPORT_ENCODING = "utf-8"
+# the run report prints each dropped or failed page as one line; Scrapy's own lines go to DEBUG
+LOG_FORMATTER = "newsmirror.scrapy_parts.logformatter.QuietDropLogFormatter"
 LOG_LEVEL = "INFO"
 TELNETCONSOLE_ENABLED = False
 
@@ -59,4 +76,5 @@ NEWSMIRROR_STATE = None  # seen-store path; default OUTPUT/.newsmirror/state.sql
 NEWSMIRROR_DRY_RUN = False
 NEWSMIRROR_DIFF = False
 NEWSMIRROR_WARC = None  # write every response to this .warc.gz
+NEWSMIRROR_PARSE_IN_THREAD = True  # parse pages off the event loop (see pipelines/extract.py)
 NEWSMIRROR_EXCLUSIVE = False  # set by the CLI while it holds the run lock

@@ -4,6 +4,9 @@ Which entry points to use is configuration, not code: CNA moves feeds and sitema
 other sites need other entry points, so a user edits a file instead of the package.  The
 packaged default (``newsmirror/sources.toml``) holds CNA's sitemaps and its 11 section feeds.
 
+A source's ``parser`` decides where a post's body comes from: ``"feed"`` makes it from the feed
+item itself (no article page is fetched); ``"cna"`` or ``"generic"`` fetch the linked page.
+
 The file is validated strictly -- unknown keys are errors, not ignored -- because a typo such as
 ``feed = [...]`` would otherwise silently crawl nothing.
 """
@@ -15,10 +18,13 @@ import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import tzinfo
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from .dates import TAIPEI, zone_for, zone_named
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,21 +32,32 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = [
+    "AUTHOR_CHOICES",
     "CNA_LABEL",
     "PARSERS",
     "Source",
     "SourcesError",
+    "dump_sources",
     "load_sources",
+    "parse_sources_text",
     "source_from_urls",
+    "sources_from_subs",
 ]
 
 CNA_LABEL = "(臺)中央社CNA"
-#: Site parser keys a source may name (the article-page parsers in newsmirror.sites).
-PARSERS = frozenset({"cna", "generic"})
+#: Parser keys a source may name: the article-page parsers in newsmirror.sites, and "feed"
+#: (posts made from the feed items themselves; YouTube feeds are recognised by their content).
+PARSERS = frozenset({"cna", "generic", "feed"})
+#: ``author``: the item's own author (else the label), as the replaced system did; or the label.
+AUTHOR_CHOICES = ("item", "label")
+#: Hosts a page parser's articles live on, allowed even when the entry points are elsewhere
+#: (CNA's feeds are on feeds.feedburner.com).
+_HOME_HOSTS = {"cna": ("www.cna.com.tw",)}
 
 _URL_LISTS = ("sitemaps", "feeds", "list_pages")
-_REQUIRED = ("name", "label", "parser", "allow_domains")
-_KEYS = frozenset(_REQUIRED + _URL_LISTS)
+_REQUIRED = ("name", "label", "parser")
+_OPTIONAL = ("allow_domains", "timezone", "author", "fetch_summary_only")
+_KEYS = frozenset(_REQUIRED + _URL_LISTS + _OPTIONAL)
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _HOST_RE = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$", re.IGNORECASE)
 _DEFAULT_NAME = "newsmirror/sources.toml (packaged default)"
@@ -61,6 +78,19 @@ class Source:
     feeds: tuple[str, ...]
     list_pages: tuple[str, ...]
     allow_domains: tuple[str, ...]  # article hosts (subdomains included), like Scrapy's allowed_domains
+    timezone: str | None = None  # IANA zone of times written without an offset
+    author: str = "item"  # one of AUTHOR_CHOICES
+    fetch_summary_only: bool = False  # parser "feed": fetch the page of items that carry only a summary
+
+    @property
+    def zone(self) -> tzinfo:
+        """Zone for times without an offset: ``timezone``, else CNA's for CNA, else the zone of
+        the entry points' country domain (``.cn`` -> Asia/Shanghai), else UTC."""
+        if self.timezone:
+            return zone_named(self.timezone)
+        if self.parser == "cna":
+            return TAIPEI
+        return zone_for(None, urlsplit(self.entry_urls[0]).hostname if self.entry_urls else None)
 
     @property
     def entry_urls(self) -> tuple[str, ...]:
@@ -188,8 +218,27 @@ def _parse_table(table: dict[str, Any], place: str, number: int) -> Source:
             f"{place}: {what}: no entry point: keys 'sitemaps', 'feeds' and 'list_pages' "
             "are all empty or missing; give at least one URL"
         )
-    if not lists["allow_domains"]:
+    if "allow_domains" in table and not lists["allow_domains"]:
         raise fail("allow_domains", "must name at least one host articles live on")
+    domains = lists["allow_domains"] or _default_domains(table["parser"], _entry_urls(lists))
+
+    timezone = table.get("timezone")
+    if timezone is not None:
+        if not isinstance(timezone, str) or not timezone.strip():
+            raise fail("timezone", f"must be an IANA zone name, not {_describe(timezone)}")
+        try:
+            zone_named(timezone.strip())
+        except ValueError as exc:
+            raise fail("timezone", str(exc)) from None
+        timezone = timezone.strip()
+    author = table.get("author", "item")
+    if author not in AUTHOR_CHOICES:
+        raise fail("author", f"{author!r} is not one of {', '.join(AUTHOR_CHOICES)}")
+    fetch_summary_only = table.get("fetch_summary_only", False)
+    if not isinstance(fetch_summary_only, bool):
+        raise fail("fetch_summary_only", f"must be true or false, got {_describe(fetch_summary_only)}")
+    if fetch_summary_only and table["parser"] != "feed":
+        raise fail("fetch_summary_only", 'only means something for parser = "feed"')
 
     return Source(
         name=table["name"],
@@ -198,8 +247,21 @@ def _parse_table(table: dict[str, Any], place: str, number: int) -> Source:
         sitemaps=lists["sitemaps"],
         feeds=lists["feeds"],
         list_pages=lists["list_pages"],
-        allow_domains=lists["allow_domains"],
+        allow_domains=domains,
+        timezone=timezone,
+        author=author,
+        fetch_summary_only=fetch_summary_only,
     )
+
+
+def _entry_urls(lists: dict[str, tuple[str, ...]]) -> list[str]:
+    return [u for key in _URL_LISTS for u in lists[key]]
+
+
+def _default_domains(parser: str, urls: Iterable[str]) -> tuple[str, ...]:
+    """The parser's home hosts and the entry points' hosts (articles usually live beside them)."""
+    hosts = [*_HOME_HOSTS.get(parser, ()), *((urlsplit(u).hostname or "").lower() for u in urls)]
+    return tuple(dict.fromkeys(h for h in hosts if h))
 
 
 # --------------------------------------------------------------------------- checks
@@ -273,8 +335,10 @@ def source_from_urls(
 
     If every URL is CNA's (www.cna.com.tw or its ``rsscna`` Feedburner feeds) the source is
     CNA's: name ``cna``, label ``(臺)中央社CNA``, parser ``cna``, articles on www.cna.com.tw.
-    Otherwise name, label and allowed domain come from the hosts of the URLs and the parser is
-    ``generic``; pass ``allow_domains`` when the feed lives on another host than the articles.
+    So is one whose ``parser`` is ``"cna"`` (a copy of CNA served elsewhere is still CNA: its
+    posts get CNA's label, not the host name).  Otherwise name, label and allowed domain come
+    from the hosts of the URLs and the parser is ``generic``; pass ``allow_domains`` when the
+    feed lives on another host than the articles.
     Raises :class:`SourcesError` for bad URLs.
     """
     where = "command line"
@@ -291,14 +355,14 @@ def source_from_urls(
     if not urls:
         raise SourcesError(f"{where}: no entry point: give at least one sitemap or feed URL")
 
-    is_cna = all(_is_cna_url(u) for u in urls)
+    is_cna = all(_is_cna_url(u) for u in urls) if parser is None else parser == "cna"
     hosts = list(dict.fromkeys((urlsplit(u).hostname or "").lower() for u in urls))
     if allow_domains is not None:
         domains = tuple(d.strip() for d in allow_domains)
-    elif is_cna:
+    elif is_cna and all(_is_cna_url(u) for u in urls):
         domains = ("www.cna.com.tw",)
     else:
-        domains = tuple(hosts)
+        domains = _default_domains(parser or "generic", urls) if is_cna else tuple(hosts)
     for domain in domains:
         if problem := _check_host(domain):
             raise SourcesError(f"{where}: allow_domains: {problem}")
@@ -317,3 +381,119 @@ def source_from_urls(
         list_pages=tuple(dict.fromkeys(lists["list_pages"])),
         allow_domains=tuple(dict.fromkeys(domains)),
     )
+
+
+# --------------------------------------------------------------------------- migration
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+_NOISE_SEGMENTS = frozenset({"rss", "feed", "feeds", "xml", "index", "default", "posts", "atom", "videos"})
+
+
+def _name_for(label: str, url: str) -> str:
+    """A source name (ASCII key) for a label: its Latin part (``CNA``, ``BBC``, ``medium``), else
+    what the feed URL says (``zaobao-realtime-china``, ``youtube-uuhhalrw7rmxg42fgiwidda``)."""
+    latin = _slug(label)
+    if len(re.sub(r"[^a-z]", "", latin)) >= 3:
+        return latin[:40].strip("-")
+    parts = urlsplit(url)
+    query = dict(re.findall(r"([^&=]+)=([^&]*)", parts.query))
+    host = (parts.hostname or "").lower()
+    if host.endswith("youtube.com"):
+        ident = query.get("playlist_id") or query.get("channel_id") or query.get("user") or ""
+        return f"youtube-{_slug(ident)}"[:60].strip("-")
+    segments = [re.sub(r"\.(xml|rss|atom|php|aspx?)$", "", s) for s in parts.path.split("/")]
+    words = [s for s in segments if s and s.lower() not in _NOISE_SEGMENTS] + list(query.values())
+    core = re.sub(r"^(www|feeds?|rss)\.", "", host).rpartition(".")[0]
+    if core and not re.match(r"^(rsshub|feedx)", core):  # feed proxies say nothing of the source
+        words.insert(0, core)
+    name = _slug("-".join(words)) or _slug(host)
+    return name[:40].strip("-") or "source"
+
+
+def sources_from_subs(
+    documents: Iterable[tuple[str, Any]],
+) -> tuple[list[Source], list[str]]:
+    """The replaced system's ``subs.json`` lists -> full-text feed sources, one per label.
+
+    ``documents`` are ``(file name, parsed JSON)`` pairs: lists of ``{"site": label, "url": feed}``.
+    Labels keep their first-seen order across files; a label used in several files (or several
+    times) becomes one source with all its feeds.  Returns the sources and one error line per
+    unusable entry (naming file and entry), so one bad entry never stops the migration.
+    """
+    feeds: dict[str, list[str]] = {}
+    errors: list[str] = []
+    for where, data in documents:
+        if not isinstance(data, list):
+            errors.append(f"{where}: expected a JSON list of {{\"site\": ..., \"url\": ...}} objects")
+            continue
+        for i, entry in enumerate(data, 1):
+            label = entry.get("site") if isinstance(entry, dict) else None
+            url = entry.get("url") if isinstance(entry, dict) else None
+            if not isinstance(label, str) or not label.strip():
+                errors.append(f"{where}: entry #{i}: no \"site\" label")
+                continue
+            if not isinstance(url, str) or not url.strip():
+                errors.append(f"{where}: entry #{i} ({label.strip()}): no \"url\" (the replaced system "
+                              "scraped it with custom code; add its feed by hand)")
+                continue
+            if problem := _check_url(url.strip()):
+                errors.append(f"{where}: entry #{i} ({label.strip()}): {problem}")
+                continue
+            urls = feeds.setdefault(label.strip(), [])
+            if url.strip() not in urls:
+                urls.append(url.strip())
+    sources: list[Source] = []
+    names: set[str] = set()
+    for label, urls in feeds.items():
+        base = _name_for(label, urls[0])
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}-{n}", n + 1
+        names.add(name)
+        sources.append(
+            Source(name=name, label=label, parser="feed", sitemaps=(), feeds=tuple(urls), list_pages=(),
+                   allow_domains=_default_domains("feed", urls))
+        )
+    return sources, errors
+
+
+def _toml_string(value: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    escaped = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\u{ord(m[0]):04x}", escaped)
+    return f'"{escaped}"'
+
+
+def dump_sources(sources: Iterable[Source], header: str = "") -> str:
+    """A sources file (TOML) for ``sources``; :func:`load_sources` reads it back unchanged."""
+    lines = [f"# {line}".rstrip() for line in header.splitlines()]
+    for source in sources:
+        lines += ["", "[[source]]", f"name = {_toml_string(source.name)}",
+                  f"label = {_toml_string(source.label)}", f"parser = {_toml_string(source.parser)}"]
+        for key in _URL_LISTS:
+            urls = getattr(source, key)
+            if urls:
+                lines.append(f"{key} = [")
+                lines += [f"    {_toml_string(u)}," for u in urls]
+                lines.append("]")
+        if source.parser != "feed" and source.allow_domains:
+            lines.append(f"allow_domains = [{', '.join(_toml_string(d) for d in source.allow_domains)}]")
+        if source.timezone:
+            lines.append(f"timezone = {_toml_string(source.timezone)}")
+        if source.author != "item":
+            lines.append(f"author = {_toml_string(source.author)}")
+        if source.fetch_summary_only:
+            lines.append("fetch_summary_only = true")
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def parse_sources_text(text: str, where: str) -> list[Source]:
+    """Validate sources given as TOML text (``where`` names it in errors)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SourcesError(f"{where}: invalid TOML: {exc}") from None
+    return _parse_document(data, where, _table_lines(text))

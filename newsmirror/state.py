@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
 
 from .dates import utc_iso_ms
+from .urlnorm import identity_url
 
 __all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc", "latest"]
 
@@ -46,7 +47,17 @@ CREATE TABLE IF NOT EXISTS inputs (
     article_id   TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS inputs_article ON inputs (site, article_id);
+CREATE TABLE IF NOT EXISTS aliases (
+    url          TEXT PRIMARY KEY,
+    site         TEXT NOT NULL,
+    article_id   TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS aliases_article ON aliases (site, article_id);
 """
+# ``aliases`` (added after schema 2, additive: older newsmirror versions ignore it) maps every URL
+# under which an article was announced or fetched -- in its identity form (urlnorm.identity_url) --
+# to the article, so a feed or sitemap that links to another host, adds tracking parameters or
+# goes through Feedburner is still recognised before fetching.
 
 _COLUMNS = (
     "site, article_id, url, post_path, title, published, modified, content_hash, updated_at, fetched_at"
@@ -57,6 +68,8 @@ BY_POST_PATH_SQL = f"SELECT {_COLUMNS} FROM seen WHERE post_path = ? ORDER BY up
 PUT_SQL = f"INSERT OR REPLACE INTO seen ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND article_id = ?"
 ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
+ALIAS_SQL = "SELECT site, article_id FROM aliases WHERE url = ?"
+PUT_ALIAS_SQL = "INSERT OR REPLACE INTO aliases (url, site, article_id) VALUES (?, ?, ?)"
 
 
 class StateError(Exception):
@@ -92,6 +105,29 @@ class SeenRecord:
     fetched_at: str | None = None  # when the page this post was made from was fetched (ISO UTC)
 
 
+# Only these mean the file itself is damaged; a full disk (SQLITE_FULL), an I/O error, a
+# read-only or unopenable file are the machine's problem, and moving the store away would throw
+# away the duplicate protection for nothing.
+_CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
+_DISK_CODES = {3, 8, 10, 13, 14}  # SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+
+
+def is_corrupt(exc: sqlite3.Error) -> bool:
+    """Whether an SQLite error says the database file is damaged (not merely unwritable)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _CORRUPT_CODES
+    text = str(exc).lower()
+    return "malformed" in text or "not a database" in text
+
+
+def _disk_hint(exc: sqlite3.Error) -> str:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _DISK_CODES:
+        return " (is the disk full or read-only? the store was left as it was)"
+    return ""
+
+
 class SeenStore:
     """SQLite-backed map ``(site, article_id) -> SeenRecord``.
 
@@ -120,6 +156,8 @@ class SeenStore:
             self._init_schema()
         except sqlite3.DatabaseError as exc:
             self._conn.close()
+            if not is_corrupt(exc):  # a full or read-only disk: the store is fine, keep it
+                raise StateError(f"cannot use seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
             raise StateError(
                 f"seen-store {self.path} is not a usable SQLite database ({exc}); "
                 "move it away to start a fresh store"
@@ -189,6 +227,21 @@ class SeenStore:
                 "SELECT site, article_id FROM inputs WHERE input_key = ?", (input_key,)
             ).fetchone()
         return (row[0], row[1]) if row else None
+
+    def article_for_url(self, url: str) -> tuple[str, str] | None:
+        """(site, article id) announced or fetched under ``url`` or any form of it (tracking
+        parameters, host case, trailing slash, AMP/mobile host), if one was mirrored."""
+        with self._lock, self._errors():
+            row = self._conn.execute(ALIAS_SQL, (identity_url(url),)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def add_aliases(self, site: str, article_id: str, urls: Iterable[str]) -> None:
+        """Remember that the article was announced or fetched under these URLs."""
+        keys = {identity_url(u) for u in urls if u and u.startswith(("http://", "https://"))}
+        if not keys:
+            return
+        with self._write():
+            self._conn.executemany(PUT_ALIAS_SQL, [(k, site, article_id) for k in sorted(keys)])
 
     def __len__(self) -> int:
         with self._lock, self._errors():
@@ -276,7 +329,7 @@ class SeenStore:
         finally:
             with self._lock, self._errors():
                 self._bulk_depth -= 1
-                if self._bulk_depth == 0:
+                if self._bulk_depth == 0 and (ok or self._conn.in_transaction):  # see _write
                     self._conn.execute("COMMIT" if ok else "ROLLBACK")
 
     @contextmanager
@@ -290,7 +343,11 @@ class SeenStore:
             try:
                 yield
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # SQLite rolls back by itself on SQLITE_FULL / IOERR: a second ROLLBACK would
+                # replace the real reason ("database or disk is full") with "no transaction is active"
+                if self._conn.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
@@ -302,7 +359,7 @@ class SeenStore:
         try:
             yield
         except sqlite3.Error as exc:
-            raise StateError(f"seen-store {self.path}: {exc}") from exc
+            raise StateError(f"seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
 
     # -- lifetime ------------------------------------------------------------------------------
 

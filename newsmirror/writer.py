@@ -121,7 +121,7 @@ def render_front_matter(article: Article) -> str:
         "layout: post\n"
         f"title: {yaml_quoted(article.title)}\n"
         f"date: {utc_iso_ms(article.published)}\n"
-        f"author: {label_block}\n"
+        f"author: {yaml_scalar(article.author) if article.author else label_block}\n"
         f"from: {yaml_scalar(article.url)}\n"
         f"tags: [ {label_flow} ]\n"
         "comments: True\n"

@@ -7,6 +7,7 @@ request log.  Nothing ever leaves the loopback interface.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +18,12 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "text/html; charset=utf-8"})
+    delay: float = 0.0  # seconds to wait before answering (a hanging server)
+    length: int | None = None  # Content-Length to announce (more than the body: a cut-off transfer)
+
+
+def redirect(location: str, status: int = 301) -> Reply:
+    return Reply(status, b"", {"Location": location, "Content-Type": "text/html"})
 
 
 Route = Reply | Callable[[], Reply]
@@ -28,6 +35,7 @@ class LoopbackSite:
     def __init__(self) -> None:
         self.routes: dict[str, Route] = {}
         self.requests: list[str] = []
+        self.times: list[tuple[str, float]] = []  # (path, time.monotonic()) of every request
         self._lock = threading.Lock()
         site = self
 
@@ -35,16 +43,25 @@ class LoopbackSite:
             def do_GET(self) -> None:  # noqa: N802 (http.server API)
                 with site._lock:
                     site.requests.append(self.path)
+                    site.times.append((self.path, time.monotonic()))
                     route = site.routes.get(self.path)
                 reply = route() if callable(route) else route
                 if reply is None:
                     reply = Reply(404, b"not found", {"Content-Type": "text/plain"})
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                try:
+                    self.send_response(reply.status)
+                    for name, value in reply.headers.items():
+                        self.send_header(name, value)
+                    length = reply.length if reply.length is not None else len(reply.body)
+                    self.send_header("Content-Length", str(length))
+                    self.end_headers()
+                    self.wfile.write(reply.body)
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout)
+                    return
+                if length > len(reply.body):
+                    self.close_connection = True
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -57,6 +74,10 @@ class LoopbackSite:
     def base(self) -> str:
         host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_address[1])
 
     def url(self, path: str) -> str:
         return self.base + path

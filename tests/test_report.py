@@ -27,7 +27,8 @@ def test_small_runs_name_every_post_big_runs_show_progress(monkeypatch, tmp_path
     rep.write_json(tmp_path / "r.json")
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["counts"] == {"new": 29, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 1}
-    assert data["failures"] == [{"url": "/tmp/bad.html", "reason": "expired article: CNA shows only the notice"}]
+    assert data["failures"] == [{"url": "/tmp/bad.html", "reason": "expired article: CNA shows only the notice",
+                                 "final_url": "/tmp/bad.html", "post": ""}]
     assert len(data["posts"]) == 29 and data["exit_code"] == 1
 
 

@@ -83,10 +83,6 @@ def with_line(old: str, new: str) -> str:
         (with_line('name = "cna"\n', ""), ":1: source #1: key 'name': missing (required)"),
         (with_line('label = "(臺)中央社CNA"\n', ""), "source 'cna': key 'label': missing (required)"),
         (with_line('parser = "cna"\n', ""), "source 'cna': key 'parser': missing (required)"),
-        (
-            with_line('allow_domains = ["www.cna.com.tw"]\n', ""),
-            "source 'cna': key 'allow_domains': missing (required)",
-        ),
         # types and values
         (
             with_line('name = "cna"', "name = 1"),
@@ -94,7 +90,7 @@ def with_line(old: str, new: str) -> str:
         ),
         (with_line('name = "cna"', 'name = "CNA news"'), "key 'name': 'CNA news': use lowercase letters"),
         (with_line('label = "(臺)中央社CNA"', 'label = "  "'), "key 'label': must be a non-empty string"),
-        (with_line('parser = "cna"', 'parser = "bbc"'), "key 'parser': 'bbc' is not one of cna, generic"),
+        (with_line('parser = "cna"', 'parser = "bbc"'), "key 'parser': 'bbc' is not one of cna, feed, generic"),
         (
             with_line("feeds = [", 'sitemaps = "https://www.cna.com.tw/sitemap.xml"\nfeeds = ['),
             "key 'sitemaps': must be a list of strings, got str",
@@ -314,7 +310,7 @@ def test_source_from_urls_overrides() -> None:
         ),
         (
             {"feeds": ["https://x.test/rss"], "parser": "bbc"},
-            "command line: parser: 'bbc' is not one of cna, generic",
+            "command line: parser: 'bbc' is not one of cna, feed, generic",
         ),
     ],
 )

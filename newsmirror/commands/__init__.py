@@ -12,16 +12,17 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from .. import __version__
-from . import archive, crawl, mirror, reprocess, worker
+from . import archive, crawl, mirror, reprocess, site, sources, worker
 from .common import EXIT_CANNOT_RUN, EXIT_CODES, EXIT_USAGE, CannotRun, UsageError
 
-COMMANDS: tuple[ModuleType, ...] = (mirror, reprocess, crawl, worker, archive)
+COMMANDS: tuple[ModuleType, ...] = (mirror, reprocess, crawl, worker, archive, sources, site)
 
 EXAMPLES = """\
 examples:
   newsmirror reprocess examples/cna -o output      # the bundled pages, offline
   newsmirror mirror https://www.cna.com.tw/news/aopl/202309110310.aspx
   newsmirror crawl --since 2h                      # a scheduled run (cron, systemd, CI)
+  newsmirror site build -o output                  # the Jekyll site, in output/_site/
   newsmirror COMMAND --help                        # every command's options and examples
 """
 

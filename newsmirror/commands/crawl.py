@@ -28,6 +28,7 @@ EXAMPLES = """\
   newsmirror crawl --since 2h -o site               # only what was announced in the last 2 hours
   newsmirror crawl --sources my-sources.toml --cache --warc
   newsmirror crawl --feed https://example.org/rss.xml --parser generic --label 'Example News'
+  newsmirror crawl --feed https://feedx.net/rss/mgzy1.xml --parser feed --label 美国之音
   newsmirror crawl --redis redis://127.0.0.1:6379/0 # workers: newsmirror worker --redis ...
 """
 
@@ -71,7 +72,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="crawl this CNA list page (repeatable)",
     )
-    p.add_argument("--parser", choices=("cna", "generic"), help="article parser for --sitemap/--feed URLs")
+    p.add_argument(
+        "--parser",
+        choices=("cna", "generic", "feed"),
+        help="where posts come from for --sitemap/--feed URLs: an article parser (cna, generic), "
+        "or feed = the feed items themselves, no article page fetched",
+    )
     p.add_argument(
         "--since",
         metavar="WHEN",

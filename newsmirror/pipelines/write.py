@@ -6,22 +6,21 @@ same input is a no-op on disk.
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import hashlib
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_bytes
+from ..atomic import atomic_write_bytes, describe_os_error, remove_orphan_temp_files
 from ..dates import utc_iso_ms
 from ..items import Article
+from ..report import PageFailed
 from ..runtime import Runtime
-from ..state import SeenRecord, SeenStore, iso_utc, latest
+from ..state import SeenRecord, SeenStore, StateError, iso_utc, latest
 from ..writer import render_post
 
-STALE_TEMP_S = 600  # a temp file untouched this long belongs to a dead process
+__all__ = ["WritePipeline"]
 
 
 class WritePipeline:
@@ -47,24 +46,29 @@ class WritePipeline:
         return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff, rt.exclusive)
 
     def open_spider(self, spider: Any = None) -> None:
-        """Remove temp files a killed run left behind.  Only while holding the output's run lock,
-        and only old ones: a distributed worker (which takes no lock) may have a write in flight."""
-        posts = self.output / "_posts"
-        if not (posts.is_dir() and self.exclusive and not self.dry_run):
-            return
-        cutoff = time.time() - STALE_TEMP_S
-        for leftover in posts.glob(".*.tmp"):
-            with contextlib.suppress(OSError):
-                if leftover.stat().st_mtime < cutoff:
-                    leftover.unlink()
+        """Remove temp files a killed run left behind.  Only while holding the output's run lock;
+        a temp file whose owner (host + pid in its name) is still alive stays, so a distributed
+        worker (which takes no lock) keeps its write in flight."""
+        if self.exclusive and not self.dry_run:
+            for folder in ("_posts", ".newsmirror/runs"):
+                remove_orphan_temp_files(self.output / folder)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
+        """Write the post, then remember it.  A write the disk refuses (full, read-only, the path
+        a folder) is a failed page with one line naming the post; the seen-store is not advanced."""
         if not isinstance(item, Article):
             return item
         data = render_post(item, self.body_format).encode("utf-8")
         path = self.output / item.post_path
-        old = path.read_bytes() if path.is_file() else None
-        record = self.store.get(item.site, item.article_id)
+        try:
+            old = path.read_bytes() if path.is_file() else None
+        except OSError as exc:
+            reason = f"cannot read {item.post_path}: {describe_os_error(exc)}"
+            raise PageFailed(reason, item.post_path) from exc
+        try:
+            record = self.store.get(item.site, item.article_id)
+        except StateError as exc:
+            raise PageFailed(str(exc), item.post_path) from exc
         if old == data:
             item.outcome = "unchanged"
         else:
@@ -72,9 +76,19 @@ class WritePipeline:
             if self.show_diff:
                 self._print_diff(item.post_path, old, data)
             if not self.dry_run:
-                atomic_write_bytes(path, data)
+                try:
+                    atomic_write_bytes(path, data)
+                except OSError as exc:
+                    raise PageFailed(
+                        f"cannot write {item.post_path}: {describe_os_error(exc)}", item.post_path
+                    ) from exc
         if not self.dry_run:
-            self._remember(item, data, record)
+            try:
+                self._remember(item, data, record)
+            except StateError as exc:
+                # the post is on disk (the next run finds it by name), but not remembered
+                reason = f"wrote {item.post_path} but could not record it: {exc}"
+                raise PageFailed(reason, item.post_path) from exc
         return item
 
     def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:

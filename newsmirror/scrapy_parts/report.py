@@ -1,13 +1,56 @@
-"""Scrapy extension feeding the crawler's run report from signals."""
+"""Scrapy extension feeding the crawler's run report from signals.
+
+Every item ends in exactly one bucket: a pipeline that raises something other than ``DropItem``
+(a bug, a disk error no stage caught) fires ``item_error``, which counts as *failed* here, so no
+page can vanish from the summary, the JSON report or the exit code.
+"""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy import signals
 
 from ..report import OUTCOMES, PageSkipped, PageUnchanged, RunReport
 from ..runtime import Runtime
+
+
+def where(item: Any) -> tuple[str, str, str]:
+    """(requested URL or file, final URL, post path) of a Page or Article, for report entries."""
+    final = getattr(item, "fetched_url", "") or getattr(item, "url", "") or ""
+    requested = getattr(item, "requested_url", "") or getattr(item, "origin", "") or final or "?"
+    return requested, final, getattr(item, "post_path", "") or ""
+
+
+def error_reason(exc: BaseException) -> str:
+    """One line for an unexpected pipeline error."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+# Scrapy warnings that say again what the report's one error line for that URL says.
+_REPEATS = ("larger than download max size", "exceeded DOWNLOAD_MAXSIZE", "Got data loss")
+_REPEATING_LOGGERS = (
+    "scrapy.core.downloader.handlers.http11",
+    "scrapy.downloadermiddlewares.httpcompression",
+)
+
+
+class _DropRepeats(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not any(r in str(record.msg) for r in _REPEATS)
+
+
+def quiet_repeated_warnings() -> None:
+    """At the CLI's default log level, one line per failed URL: drop Scrapy's own warning for
+    the same failure (idempotent; ``-vv`` and plain ``scrapy crawl`` keep Scrapy's log)."""
+    for name in _REPEATING_LOGGERS:
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _DropRepeats) for f in log.filters):
+            log.addFilter(_DropRepeats())
 
 
 class ReportExtension:
@@ -19,24 +62,35 @@ class ReportExtension:
     @classmethod
     def from_crawler(cls, crawler: Any) -> ReportExtension:
         ext = cls(Runtime.of(crawler).report)
+        if crawler.settings.get("LOG_LEVEL") == "WARNING":
+            quiet_repeated_warnings()
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(ext.item_dropped, signal=signals.item_dropped)
+        crawler.signals.connect(ext.item_error, signal=signals.item_error)
         crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
         return ext
 
     def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
         outcome = getattr(item, "outcome", "")
         if outcome in OUTCOMES:
-            self.report.done(outcome, item.url, item.post_path)
+            requested, final, _ = where(item)
+            self.report.done(outcome, item.url, item.post_path, requested, final)
 
     def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
-        url = getattr(item, "origin", "") or getattr(item, "url", "?")
+        url, final, post = where(item)
+        post = getattr(exception, "post_path", "") or post
         if isinstance(exception, PageUnchanged):
             self.report.done("unchanged", exception.url, exception.post_path)
         elif isinstance(exception, PageSkipped):
-            self.report.skip(url, str(exception))
+            self.report.skip(url, str(exception), final, post)
         else:
-            self.report.fail(url, str(exception))
+            self.report.fail(url, str(exception), final, post)
+
+    def item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
+        url, final, post = where(item)
+        self.report.fail(url, error_reason(failure.value), final, post)
+        if self.report.verbose and self.report.stream is not None:  # -v: the traceback of a bug
+            self.report.stream.write(failure.getTraceback())
 
     def spider_error(self, failure: Any, response: Any, spider: Any) -> None:
-        self.report.fail(getattr(response, "url", "?"), f"{failure.type.__name__}: {failure.value}")
+        self.report.fail(getattr(response, "url", "?"), error_reason(failure.value))

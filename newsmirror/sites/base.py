@@ -35,6 +35,22 @@ class PageMeta:
     published_texts: tuple[str, ...]  # machine-readable dates, most trusted first
     modified_texts: tuple[str, ...]
     jsonld: dict[str, Any] | None  # the NewsArticle / Article object, if any
+    zone: str | None = None  # the source's IANA timezone for times without an offset, if it names one
+    canonicals: tuple[str, ...] = ()  # every <link rel=canonical>, in page order
+
+    def identity_claims(self) -> list[tuple[str, str]]:
+        """(signal, URL) for everything on the page that says which article it is."""
+        claims = [("canonical link", u) for u in self.canonicals]
+        if self.og_url:
+            claims.append(("og:url", self.og_url))
+        ld = self.jsonld or {}
+        for key in ("url", "mainEntityOfPage"):
+            value = ld.get(key)
+            if isinstance(value, dict):
+                value = value.get("@id") or value.get("url")
+            if isinstance(value, str) and value.strip().startswith(("http://", "https://", "//")):
+                claims.append((f"JSON-LD {key}", value.strip()))
+        return claims
 
     def published(self, local: tzinfo) -> datetime | None:
         """The first readable publication date; a time without offset is taken in ``local``
@@ -106,11 +122,14 @@ def _is_article(obj: dict[str, Any]) -> bool:
 
 def read_meta(doc: etree._Element, url: str) -> PageMeta:
     jsonld = next((o for o in _jsonld_objects(doc) if _is_article(o)), None)
-    canonical = None
-    for link in doc.iterfind(".//link[@rel='canonical']"):
-        if link.get("href"):
-            canonical = urljoin(url, link.get("href").strip())
-            break
+    canonicals = tuple(
+        dict.fromkeys(
+            urljoin(url, link.get("href").strip())
+            for link in doc.iterfind(".//link[@href]")
+            if (link.get("rel") or "").strip().lower() == "canonical" and link.get("href").strip()
+        )
+    )
+    canonical = canonicals[0] if canonicals else None
     og_url = meta_content(doc, "og:url")
     ld = jsonld or {}
     published = (
@@ -131,4 +150,5 @@ def read_meta(doc: etree._Element, url: str) -> PageMeta:
         published_texts=tuple(t for t in published if t),
         modified_texts=tuple(t for t in modified if t),
         jsonld=jsonld,
+        canonicals=canonicals,
     )

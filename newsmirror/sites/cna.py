@@ -128,6 +128,7 @@ class CNAParser:
     key = "cna"
     default_label = DEFAULT_LABEL
     complete_pages_only = True  # every CNA page of every era ends with </html>
+    ids_in_urls = True  # every article URL names its id: the requested URL is an identity claim
 
     def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool:
         for candidate in (meta.canonical, meta.og_url, url):

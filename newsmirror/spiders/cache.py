@@ -19,17 +19,19 @@ from .base import NewsSpider
 
 class CacheSpider(NewsSpider):
     name = "cache"
-    custom_settings = {"ROBOTSTXT_OBEY": False}  # nothing is fetched
+    # nothing is fetched, so nothing to starve: parse on the reactor thread, in reading order
+    custom_settings = {"ROBOTSTXT_OBEY": False, "NEWSMIRROR_PARSE_IN_THREAD": False}
 
     def __init__(
         self,
         path: str | None = None,
-        paths: Iterable[str | Path] = (),
+        paths: Iterable[str | Path] | str = (),
         label: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.paths = [Path(p) for p in [*paths, *(path.split(",") if path else [])]]
+        # `scrapy crawl cache -a paths=A,B` passes one string: split it, never iterate its characters
+        self.paths = [Path(p) for p in [*_paths(paths), *_paths(path)]]
         if not self.paths:
             raise ValueError("give at least one path: scrapy crawl cache -a path=FOLDER")
         self.label = label
@@ -65,6 +67,15 @@ class CacheSpider(NewsSpider):
             fetched_at=record.fetched_at,
             label=self.label,
         )
+
+
+def _paths(value: str | Path | Iterable[str | Path] | None) -> list[str | Path]:
+    """Paths may contain spaces, so a string is split on commas only."""
+    if value is None:
+        return []
+    if isinstance(value, str | Path):
+        return [p.strip() for p in str(value).split(",") if p.strip()]
+    return list(value)
 
 
 def _reason(exc: Exception) -> str:

@@ -8,17 +8,18 @@ from typing import Any
 import scrapy
 from scrapy.http import Response
 
-from .base import NewsSpider
+from .base import NewsSpider, strings
 
 
 class UrlSpider(NewsSpider):
     name = "url"
 
     def __init__(
-        self, url: str | None = None, urls: Iterable[str] = (), label: str | None = None, **kwargs: Any
+        self, url: str | None = None, urls: Iterable[str] | str = (), label: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        self.urls = [*urls, *(url.split() if url else [])]
+        # `scrapy crawl url -a urls=A,B` passes one string: never iterate it character by character
+        self.urls = [*strings(urls), *strings(url)]
         if not self.urls:
             raise ValueError("give at least one URL: scrapy crawl url -a url=https://...")
         self.label = label
