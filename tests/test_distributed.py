@@ -264,6 +264,30 @@ def test_coordinator_and_three_workers_write_every_article_once_in_the_coordinat
     assert_drained(redis_server)
 
 
+def test_a_workers_failures_are_counted_by_the_coordinator(site, tmp_path, redis_server):
+    titles = newsroom(site, 3)
+    missing, not_article = "/news/aopl/202309129998.aspx", "/news/aopl/202309129999.aspx"
+    site.add(not_article, "<html><head><title>list</title></head><body><p>no article</p></body></html>")
+    urls = "".join(f"<url><loc>{site.url(p)}</loc></url>" for p in [*titles, missing, not_article])
+    site.add("/sitemap.xml", '<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/'
+             f'schemas/sitemap/0.9">{urls}</urlset>', content_type="application/xml")
+    out = tmp_path / "out"
+    coordinator = start_coordinator(redis_server, sources_file(site, tmp_path), out)
+    worker = start_worker(redis_server.url, tmp_path / "worker")
+    err = wait_coordinator(coordinator)
+    [worker_err] = finish_workers([worker])
+    assert coordinator.returncode == 1, err[-3000:]  # some inputs failed
+    assert_exactly_once(out, titles)
+    report = last_report(out)
+    assert report["counts"] == {"new": 3, "updated": 0, "unchanged": 0, "skipped": 0, "failed": 2}
+    failed = {f["url"]: f["reason"] for f in report["failures"]}
+    assert set(failed) == {site.url(missing), site.url(not_article)}
+    assert failed[site.url(missing)] == "HTTP 404"
+    assert f"error: {site.url(missing)}: HTTP 404" in err  # one line at the coordinator too
+    assert "worker: 3 sent to the coordinator, 2 failed" in worker_err
+    assert_drained(redis_server)
+
+
 def test_kill_9_of_a_worker_mid_run_still_gives_one_post_per_article(site, tmp_path, redis_server):
     titles = newsroom(site, 120, delay=0.1)
     sources = sources_file(site, tmp_path)

@@ -27,6 +27,7 @@ from twisted.internet import task
 from ..pipelines import DedupePipeline, WritePipeline
 from ..report import PageSkipped
 from ..runtime import Runtime
+from ..scrapy_parts.report import error_reason, where
 from .codec import article_from_data
 from .connection import RedisGone
 from .results import Result
@@ -101,9 +102,9 @@ class ResultConsumer:
         if result.kind == "article":
             self._write(result)
         elif result.kind == "failed":
-            self.report.fail(result.url, result.reason)
+            self.report.fail(result.url, result.reason, result.final)
         else:
-            self.report.skip(result.url, result.reason)
+            self.report.skip(result.url, result.reason, result.final)
         with self.shared.server.pipeline() as pipe:
             self.shared.results.done(pipe, raw)
             if result.fingerprint:
@@ -111,17 +112,33 @@ class ResultConsumer:
             pipe.execute()
 
     def _write(self, result: Result) -> None:
+        """Dedupe -> write, reported as the plain crawl's ReportExtension would; the spider
+        remembers the URLs the article goes by, as it does for its own items."""
+        spider = self.crawler.spider
         try:
             article = article_from_data(result.article or {})
+        except (TypeError, ValueError, KeyError) as exc:  # a worker of another version, or not ours
+            self.report.fail(result.url, f"unreadable result in Redis: {error_reason(exc)}", result.final)
+            return
+        try:
             item = self.write.process_item(self.dedupe.process_item(article))
-        except PageSkipped as exc:
-            self.report.skip(result.url, str(exc))
         except DropItem as exc:
-            self.report.fail(result.url, str(exc))
-        except (OSError, TypeError, ValueError, KeyError) as exc:  # disk full, a malformed result
-            self.report.fail(result.url, f"cannot write the post: {exc}")
+            url, final, post = where(article)
+            post = getattr(exc, "post_path", "") or post
+            if isinstance(exc, PageSkipped):
+                self.report.skip(url, str(exc), final, post)
+                if hasattr(spider, "remember_dropped"):
+                    spider.remember_dropped(article, exception=exc)
+            else:
+                self.report.fail(url, str(exc), final, post)
+        except Exception as exc:  # as ReportExtension.item_error: one line, the run goes on
+            url, final, post = where(article)
+            self.report.fail(url, error_reason(exc), final, post)
         else:
-            self.report.done(item.outcome, item.url, item.post_path)
+            requested, final, _ = where(item)
+            self.report.done(item.outcome, item.url, item.post_path, requested, final)
+            if hasattr(spider, "remember_scraped"):
+                spider.remember_scraped(item)
 
     def _say_if_waiting(self) -> None:
         now = time.monotonic()

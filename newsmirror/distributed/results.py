@@ -12,7 +12,7 @@ coordinator runs simply wait in the list for the next run.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .keys import Keys
@@ -28,11 +28,11 @@ class Result:
     article: dict[str, Any] | None = None
     fingerprint: str = ""  # of the admitted request, forgotten by the dupefilter once consumed
     worker: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
+    final: str = ""  # the URL the page came from, after redirects, when known
 
     def dumps(self) -> bytes:
         data = {"v": 1, "kind": self.kind, "url": self.url, "reason": self.reason, "article": self.article,
-                "fp": self.fingerprint, "worker": self.worker}
+                "fp": self.fingerprint, "worker": self.worker, "final": self.final}
         return json.dumps(data, ensure_ascii=False).encode("utf-8")
 
     @classmethod
@@ -41,7 +41,7 @@ class Result:
         if data.get("kind") not in KINDS:
             raise ValueError(f"unknown result kind {data.get('kind')!r}")
         return cls(data["kind"], data.get("url", "?"), data.get("reason", ""), data.get("article"),
-                   data.get("fp", ""), data.get("worker", ""))
+                   data.get("fp", ""), data.get("worker", ""), data.get("final", ""))
 
 
 class ResultList:

@@ -233,8 +233,14 @@ class SharedScheduler(RedisScheduler):
 
     # -- results -------------------------------------------------------------------------------
 
-    def finish(self, origin: str, result: Result) -> None:
-        """Hand a result to the coordinator and acknowledge the lease it answers, atomically."""
+    def finish(self, origin: str, result: Result, *other_urls: str) -> None:
+        """Hand a result to the coordinator and acknowledge the lease it answers, atomically.
+        The lease is looked up by the request's origin (or, failing that, the other URLs the
+        report knows the page by)."""
+        for url in (origin, *other_urls):
+            if url in self.leases:
+                origin = url
+                break
         self._settle(self._answered(origin, result), result)
 
     def finish_in_thread(self, origin: str, result: Result) -> Deferred:

@@ -71,20 +71,20 @@ class ForwardingReport(RunReport):
     def attach(self, crawler: Any) -> None:
         self.crawler = crawler
         crawler.signals.connect(self._spider_error, signal=signals.spider_error)
-        crawler.signals.connect(self._item_error, signal=signals.item_error)
 
-    def fail(self, url: str, reason: str) -> None:
-        super().fail(url, reason)
-        self._forward("failed", url, " ".join(str(reason).split()) or "unknown error")
+    def fail(self, url: str, reason: str, final_url: str = "", post: str = "") -> None:
+        super().fail(url, reason, final_url, post)
+        reason = " ".join(str(reason).split()) or "unknown error"
+        self._forward(Result("failed", url, reason, final=final_url))
 
-    def skip(self, url: str, reason: str) -> None:
-        super().skip(url, reason)
-        self._forward("skipped", url, reason)
+    def skip(self, url: str, reason: str, final_url: str = "", post: str = "") -> None:
+        super().skip(url, reason, final_url, post)
+        self._forward(Result("skipped", url, reason, final=final_url))
 
-    def _forward(self, kind: str, url: str, reason: str) -> None:
+    def _forward(self, result: Result) -> None:
         hub = getattr(self.crawler, "newsmirror_shared", None) if self.crawler is not None else None
         if hub is not None and hub.gone is None:
-            hub._guard(lambda: hub.finish(url, Result(kind, url, reason)), None)
+            hub._guard(lambda: hub.finish(result.url, result, result.final), None)
 
     def _spider_error(self, failure: Any, response: Any, spider: Any) -> None:
         """The report names a crashed callback by the response URL; the lease is the origin's."""
@@ -93,11 +93,6 @@ class ForwardingReport(RunReport):
         hub = shared(self.crawler)
         if origin and origin != getattr(response, "url", None) and hub.gone is None:
             hub._guard(lambda: hub.drop_lease(origin), None)
-
-    def _item_error(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
-        """A stage crashed on this page (not a DropItem): one line, and the lease is answered."""
-        url = getattr(item, "origin", "") or getattr(item, "url", "?")
-        self.fail(url, f"{failure.type.__name__}: {failure.value}")
 
     def summary(self) -> str:
         c = self.counts
