@@ -516,6 +516,38 @@ def test_a_request_that_never_gets_a_result_is_given_up_after_three_deliveries(r
     assert scheduler.outstanding() == {"queued": 0, "leased": 0, "results": 1}
 
 
+def worker_unit() -> str:
+    return (REPO / "deploy/newsmirror-worker@.service").read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not installed")
+def test_the_worker_unit_verifies(tmp_path):
+    binary = tmp_path / "newsmirror"
+    binary.write_text("#!/bin/sh\nexit 0\n")
+    binary.chmod(0o755)
+    unit = tmp_path / "newsmirror-worker@1.service"  # an instance of the template
+    unit.write_text(worker_unit().replace("/srv/mirror/.venv/bin/newsmirror", str(binary)))
+    result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_the_worker_units_command_runs_a_worker_until_sigterm(tmp_path, redis_server):
+    [line] = [v for k, _, v in (ln.partition("=") for ln in worker_unit().splitlines()) if k == "ExecStart"]
+    argv = line.replace("${NEWSMIRROR_REDIS}", redis_server.url).split()
+    assert argv[0] == "/srv/mirror/.venv/bin/newsmirror"
+    (tmp_path / "home").mkdir()
+    worker = subprocess.Popen([sys.executable, "-m", "newsmirror", *argv[1:]], cwd=tmp_path / "home", env=env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    r = redis_server.client()
+    wait_for(lambda: len(r.client_list()) > 1 or worker.poll() is not None, what="the worker to connect")
+    time.sleep(2)  # past any idle timeout a unit might set by mistake
+    assert worker.poll() is None, worker.communicate()
+    worker.send_signal(signal.SIGTERM)  # systemctl stop
+    [err] = finish_workers([worker])
+    assert worker.returncode == 0, err
+    assert list((tmp_path / "home").iterdir()) == []
+
+
 def test_second_coordinator_on_the_same_redis_exits_3(tmp_path, redis_server):
     from newsmirror.distributed.coordinator import CoordinatorLock
 
