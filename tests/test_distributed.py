@@ -288,6 +288,36 @@ def test_a_workers_failures_are_counted_by_the_coordinator(site, tmp_path, redis
     assert_drained(redis_server)
 
 
+def test_every_kind_of_source_gives_the_same_posts_as_a_plain_crawl(site, tmp_path, redis_server):
+    """The mixed crawl (CNA sitemap, full-text feeds, YouTube, a generic site behind redirects):
+    byte-identical posts through one coordinator and one worker; a second run fetches nothing."""
+    pytest.importorskip("trafilatura")
+    import test_mixed_crawl as mixed
+
+    mixed.serve(site)
+    sources = mixed.sources_file(site, tmp_path)
+    plain = tmp_path / "plain"
+    assert run_cli("crawl", "--sources", str(sources), "-o", str(plain), *FAST).returncode == 0
+    fetched = mixed.article_requests(site)
+    out = tmp_path / "coordinator" / "out"
+    for run in range(2):
+        coordinator = start_coordinator(redis_server, sources, out) if run == 0 else None
+        worker = start_worker(redis_server.url, tmp_path / "worker")
+        if coordinator is None:  # nothing to queue on the second run: run the crawl to its end
+            result = coordinate(redis_server.url, sources, out)
+            err, code = result.stderr, result.returncode
+        else:
+            err = wait_coordinator(coordinator)
+            code = coordinator.returncode
+        finish_workers([worker])
+        assert code == 0, err[-3000:]
+    assert mixed.posts(out) == mixed.posts(plain)
+    assert mixed.article_requests(site) == 2 * fetched  # the second distributed run fetched nothing
+    counts = mixed.last_report(out)["counts"]
+    assert (counts["new"], counts["updated"], counts["failed"], counts["unchanged"]) == (0, 0, 0, 60)
+    assert_drained(redis_server)
+
+
 def test_kill_9_of_a_worker_mid_run_still_gives_one_post_per_article(site, tmp_path, redis_server):
     titles = newsroom(site, 120, delay=0.1)
     sources = sources_file(site, tmp_path)
