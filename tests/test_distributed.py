@@ -319,7 +319,7 @@ def test_every_kind_of_source_gives_the_same_posts_as_a_plain_crawl(site, tmp_pa
 
 
 def test_kill_9_of_a_worker_mid_run_still_gives_one_post_per_article(site, tmp_path, redis_server):
-    titles = newsroom(site, 120, delay=0.1)
+    titles = newsroom(site, 120, delay=0.25)  # always a download in flight
     sources = sources_file(site, tmp_path)
     out = tmp_path / "out"
     lease = ["-s", "NEWSMIRROR_LEASE_TIMEOUT=3"]
