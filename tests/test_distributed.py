@@ -164,9 +164,9 @@ def start_coordinator(redis_server, sources: Path, out: Path, *extra: str, **kw)
     return proc
 
 
-def wait_coordinator(proc: subprocess.Popen) -> str:
+def wait_coordinator(proc: subprocess.Popen, timeout: float = DEADLINE_S) -> str:
     try:
-        _, err = proc.communicate(timeout=DEADLINE_S)
+        _, err = proc.communicate(timeout=timeout)
     finally:
         proc.kill()
     return err
@@ -211,7 +211,7 @@ def assert_drained(redis_server) -> None:
     assert r.zcard("discover:leases") == 0
     assert r.llen("discover:results") == 0 and r.llen("discover:results:processing") == 0
     assert r.zcard("discover:seen-requests") == 0
-    assert r.hlen("discover:deliveries") == 0
+    assert r.hlen("discover:deliveries") == 0 and r.hlen("discover:owners") == 0
 
 
 def wait_for(condition, timeout: float = 60, what: str = "") -> None:
@@ -343,17 +343,16 @@ def test_redis_restart_mid_run_loses_nothing(site, tmp_path, redis_server):
     titles = newsroom(site, 120, delay=0.05)
     sources = sources_file(site, tmp_path)
     out = tmp_path / "out"
-    # a request popped just as Redis died is leased to nobody (the reply was lost): it comes back
-    # when the lease runs out, 120 s by default
-    lease = ["-s", "NEWSMIRROR_LEASE_TIMEOUT=5"]
-    coordinator = start_coordinator(redis_server, sources, out, *lease)
-    workers = [start_worker(redis_server.url, tmp_path / f"worker-{i}", *lease) for i in range(2)]
+    # the default lease (120 s): a request popped just as Redis died, its answer lost, must come
+    # back at once when Redis does, not when the lease runs out (the test's deadline says so)
+    coordinator = start_coordinator(redis_server, sources, out)
+    workers = [start_worker(redis_server.url, tmp_path / f"worker-{i}") for i in range(2)]
     wait_for(lambda: article_hits(site, titles) >= 30, what="the run to be under way")
     redis_server.stop(signal.SIGKILL)  # a crash, not a clean shutdown: only the AOF survives
     assert article_hits(site, titles) < len(titles), "Redis went away too late to test anything"
     time.sleep(1.5)
     redis_server.start()
-    err = wait_coordinator(coordinator)
+    err = wait_coordinator(coordinator, timeout=min(DEADLINE_S, 100))  # < the 120 s lease
     worker_errs = finish_workers(workers)
     assert coordinator.returncode == 0, err[-3000:]
     assert [w.returncode for w in workers] == [0, 0], worker_errs
@@ -527,6 +526,23 @@ def test_worker_spider_uses_scrapys_async_start_and_the_redis_queue(redis_server
     assert scheduler.outstanding() == {"queued": 0, "leased": 1, "results": 0}
     scheduler.release_all()  # a worker stopping gives back what it still holds
     assert scheduler.outstanding() == {"queued": 1, "leased": 0, "results": 0}
+
+
+def test_a_lease_whose_answer_was_lost_in_an_outage_goes_back_at_once(redis_server):
+    from newsmirror.distributed import connection
+
+    spider, scheduler = in_process_scheduler(redis_server.url)
+    scheduler.enqueue_request(article_request(spider))
+    scheduler.enqueue_request(article_request(spider, "/news/aopl/2.aspx"))
+    assert scheduler.next_request() is not None  # held: stays leased
+    assert scheduler.next_request() is not None
+    scheduler.leases.pop("http://127.0.0.1/news/aopl/2.aspx")  # Redis leased it; the answer was lost
+    scheduler._tick()
+    assert scheduler.outstanding()["leased"] == 2  # no outage: nothing to suspect
+    connection.OUTAGES[0] += 1  # Redis was away and is back
+    scheduler._tick()
+    assert scheduler.outstanding() == {"queued": 1, "leased": 1, "results": 0}
+    assert scheduler.next_request().url == "http://127.0.0.1/news/aopl/2.aspx"
 
 
 def test_a_request_that_never_gets_a_result_is_given_up_after_three_deliveries(redis_server):

@@ -25,6 +25,9 @@ class RedisGone(redis.ConnectionError):
     """Redis stayed away longer than NEWSMIRROR_REDIS_MAX_OUTAGE: the run stops."""
 
 
+OUTAGES = [0]  # how many outages ended in this process (the backoff is copied per connection)
+
+
 class OutageBackoff(AbstractBackoff):
     """Exponential backoff (``base`` doubling up to ``cap`` seconds) that remembers when the
     outage began, so it can log it once and give up after ``max_outage`` seconds."""
@@ -37,6 +40,7 @@ class OutageBackoff(AbstractBackoff):
         if self.down_since is not None:
             logger.warning("Redis answers again after %.1fs", time.monotonic() - self.down_since)
             self.down_since = None
+            OUTAGES[0] += 1
 
     def compute(self, failures: int) -> float:
         now = time.monotonic()

@@ -29,7 +29,7 @@ from ..report import PageSkipped
 from ..runtime import Runtime
 from ..scrapy_parts.report import error_reason, where
 from .codec import article_from_data
-from .connection import RedisGone
+from .connection import OUTAGES, RedisGone
 from .results import Result
 
 logger = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ class ResultConsumer:
         self.lock_value = crawler.settings.get("NEWSMIRROR_COORDINATOR_LOCK")
         self.last_activity = time.monotonic()
         self.last_renew = 0.0
+        self.outages_seen = OUTAGES[0]
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ResultConsumer:
@@ -77,6 +78,9 @@ class ResultConsumer:
     def consume(self) -> None:
         try:
             now = time.monotonic()
+            if OUTAGES[0] != self.outages_seen:  # an LMOVE whose answer was lost sits in processing
+                self.outages_seen = OUTAGES[0]
+                self.shared.results.recover()
             if self.lock_value and now - self.last_renew > CoordinatorLock.TTL_S / 6:
                 self.lock.renew()
                 self.last_renew = now

@@ -13,6 +13,7 @@ class Keys:
     queue: str  # ZSET: scrapy-redis PriorityQueue of encoded article requests
     leases: str  # ZSET: encoded request -> lease deadline (ms, Redis clock)
     deliveries: str  # HASH: encoded request -> times it was handed to a worker
+    owners: str  # HASH: encoded request -> the worker process holding its lease
     dupefilter: str  # ZSET: request fingerprint -> when it was admitted (ms)
     results: str  # LIST: result messages, pushed by workers (LPUSH), consumed from the right
     processing: str  # LIST: results the coordinator took but has not written yet
@@ -24,6 +25,7 @@ class Keys:
             queue=queue_key % {"spider": name},
             leases=f"{name}:leases",
             deliveries=f"{name}:deliveries",
+            owners=f"{name}:owners",
             dupefilter=f"{name}:seen-requests",
             results=f"{name}:results",
             processing=f"{name}:results:processing",

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from twisted.internet.threads import deferToThread
 
 from ..runtime import Runtime
 from . import codec
-from .connection import RedisGone, redacted, redis_from_settings
+from .connection import OUTAGES, RedisGone, redacted, redis_from_settings
 from .dupefilter import DEFAULT_MAX, DEFAULT_TTL_S, BoundedDupeFilter
 from .keys import Keys
 from .queue import LeasedQueue
@@ -46,6 +47,7 @@ MAX_HOLD_S = 1800  # a lease held this long without a result is let go (it comes
 
 RELEASE = """
 for i = 1, #ARGV do
+  redis.call('HDEL', KEYS[3], ARGV[i])
   if redis.call('ZREM', KEYS[1], ARGV[i]) == 1 then redis.call('ZADD', KEYS[2], 0, ARGV[i]) end
 end
 return 0
@@ -88,7 +90,8 @@ class SharedScheduler(RedisScheduler):
         self.dupefilter_max = settings.getint("NEWSMIRROR_DUPEFILTER_MAX", DEFAULT_MAX)
         self.local = LocalScheduler.from_crawler(crawler) if self.role == "coordinator" else None
         self.leases: dict[str, list[Lease]] = {}
-        self.worker_id = f"{socket.gethostname()}:{os.getpid()}"
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._outages_seen = 0
         self._last_renew = 0.0
         self._loop: task.LoopingCall | None = None
         self.gone: RedisGone | None = None  # Redis stayed away too long: the run is stopping
@@ -129,6 +132,11 @@ class SharedScheduler(RedisScheduler):
                 now = time.monotonic()
                 if now - self._last_renew >= self.visibility_ms / 3000:
                     self._renew(now)
+                if OUTAGES[0] != self._outages_seen:  # Redis was away: a pop may have lost its answer
+                    self._outages_seen = OUTAGES[0]
+                    held = [lease.member for leases in self.leases.values() for lease in leases]
+                    if self.queue.requeue_orphans(self.worker_id, held):
+                        logger.info("requests taken as Redis went away are back in the queue")
             slot = getattr(self.crawler.engine, "_slot", None)
             nextcall = getattr(slot, "nextcall", None)
             if nextcall is not None:
@@ -208,7 +216,7 @@ class SharedScheduler(RedisScheduler):
 
     def _next_shared(self) -> Request | None:
         for _ in range(100):  # skip requests given up on, but never spin for long
-            popped = self.queue.pop_leased(self.visibility_ms)
+            popped = self.queue.pop_leased(self.visibility_ms, self.worker_id)
             if popped is None:
                 return None
             member, deliveries = popped
@@ -288,7 +296,7 @@ class SharedScheduler(RedisScheduler):
         if not members:
             return
         # only what is still leased: a lease that already expired may be someone else's now
-        self.server.eval(RELEASE, 2, self.keys.leases, self.queue.key, *members)
+        self.server.eval(RELEASE, 3, self.keys.leases, self.queue.key, self.keys.owners, *members)
 
     def busy(self) -> bool:
         """Is there shared work this process should wait for?  A worker waits while requests are
