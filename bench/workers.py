@@ -3,11 +3,17 @@
     python bench/workers.py floor FOLDER
     python bench/workers.py trafilatura FOLDER [LIMIT]
     python bench/workers.py pipeline FOLDER OUT
+    python bench/workers.py distributed [ARTICLES] [WORKERS]
 
 Every mode walks FOLDER's ``*.html`` files in name order (the order ``newsmirror reprocess``
 reads them) and prints one JSON line on stdout: ``{"pages": .., "ok": .., "work_s": ..}`` where
 ``work_s`` is the time spent on the pages themselves (after the imports).  ``pipeline`` also
 gives the outcome counts, so ``run.py`` can check every page became a post.
+
+``distributed`` (standalone, needs ``redis-server`` on PATH) crawls a loopback site of ARTICLES
+copies of the golden page (default 500) twice -- one plain ``crawl``, then ``crawl --redis`` with
+WORKERS workers (default 3) -- and prints both wall times and their ratio: what the Redis round
+trips, the JSON results and the extra processes cost (or, with cores to spare, gain).
 """
 
 from __future__ import annotations
@@ -94,7 +100,73 @@ def pipeline(folder: Path, output: Path) -> dict:
     return {"pages": pages, "ok": ok, "counts": counts, "work_s": time.perf_counter() - t0}
 
 
+def distributed(articles: int = 500, workers: int = 3) -> dict:
+    """One plain crawl and one coordinator + workers crawl of the same loopback site."""
+    import os
+    import socket
+    import subprocess
+    import tempfile
+
+    repo = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(repo / "tests"))
+    from loopback import LoopbackSite
+
+    golden = (repo / "tests/fixtures/seed/202309110310.reconstructed.html").read_text(encoding="utf-8")
+    fast = ["-q", "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False",
+            "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]
+    env = dict(os.environ, PYTHONPATH=str(repo))
+    with tempfile.TemporaryDirectory() as tmp, LoopbackSite() as site:
+        folder = Path(tmp)
+        paths = []
+        for i in range(articles):
+            aid = f"20230912{i:04d}"
+            site.add(f"/news/aopl/{aid}.aspx", golden.replace("202309110310", aid))
+            paths.append(f"/news/aopl/{aid}.aspx")
+        urls = "".join(f"<url><loc>{site.url(p)}</loc></url>" for p in paths)
+        site.add("/sitemap.xml", '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+                 f"{urls}</urlset>", content_type="application/xml")
+        sources = folder / "sources.toml"
+        sources.write_text(f'[[source]]\nname = "cna"\nlabel = "CNA"\nparser = "cna"\n'
+                           f'sitemaps = ["{site.url("/sitemap.xml")}"]\nallow_domains = ["127.0.0.1"]\n')
+        cli = [sys.executable, "-m", "newsmirror"]
+
+        t0 = time.perf_counter()
+        subprocess.run([*cli, "crawl", "--sources", str(sources), "-o", str(folder / "plain"), *fast],
+                       env=env, check=True, timeout=1800)
+        plain_s = time.perf_counter() - t0
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        redis = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--dir", tmp,
+                                  "--appendonly", "yes", "--appendfsync", "always", "--save", ""],
+                                 stdout=subprocess.DEVNULL)
+        try:
+            url = f"redis://127.0.0.1:{port}/0"
+            time.sleep(0.5)
+            t0 = time.perf_counter()
+            coordinator = subprocess.Popen([*cli, "crawl", "--sources", str(sources), "--redis", url,
+                                            "-o", str(folder / "distributed"), *fast], env=env)
+            procs = [subprocess.Popen([*cli, "worker", "--redis", url, "--idle-timeout", "1", *fast], env=env)
+                     for _ in range(workers)]
+            coordinator.wait(timeout=1800)
+            distributed_s = time.perf_counter() - t0
+            for proc in procs:
+                proc.wait(timeout=120)
+        finally:
+            redis.terminate()
+            redis.wait(timeout=30)
+        posts = [len(list((folder / name / "_posts").glob("*.md"))) for name in ("plain", "distributed")]
+        if posts != [articles, articles]:
+            raise SystemExit(f"a crawl did not write every article: {posts}")
+    return {"pages": articles, "ok": posts[1], "workers": workers, "plain_s": round(plain_s, 2),
+            "work_s": round(distributed_s, 2), "distributed_over_plain": round(distributed_s / plain_s, 3)}
+
+
 def main(argv: list[str]) -> int:
+    if argv and argv[0] == "distributed":
+        print(json.dumps(distributed(*(int(a) for a in argv[1:3]))))
+        return 0
     if len(argv) < 2 or argv[0] not in ("floor", "trafilatura", "pipeline"):
         print(__doc__, file=sys.stderr)
         return 2

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -108,15 +110,16 @@ def add_distributed_arguments(p: argparse.ArgumentParser, required: bool = False
         "--redis",
         metavar="URL",
         required=required,
-        help="share the request queue and duplicate filter through Redis (scrapy-redis), "
-        "e.g. redis://127.0.0.1:6379/0; workers started with `newsmirror worker` help",
+        help="distributed crawl through Redis (scrapy-redis), e.g. redis://:PASSWORD@queue-host:6379/0: "
+        "the crawl queues article requests and writes what `newsmirror worker` processes return",
     )
     p.add_argument(
         "--idle-timeout",
         type=float,
         default=None,
         metavar="S",
-        help="with --redis: stop after S seconds without work (default: crawl 0, worker 60)",
+        help="with --redis: once no request is queued or in progress (and, for the crawl, no result "
+        "is pending), stop after S more seconds (default: crawl 0, worker 60; worker 0 = run forever)",
     )
 
 
@@ -173,34 +176,83 @@ def crawl_settings(args: argparse.Namespace) -> Any:
 
 
 def _use_redis(settings: Any, args: argparse.Namespace) -> None:
+    """A distributed run: the crawl coordinates (and alone writes), a worker fetches and extracts.
+    See newsmirror/distributed/ for the design."""
     try:
         import scrapy_redis  # noqa: F401
     except ImportError as exc:
         raise CannotRun("--redis needs scrapy-redis: pip install 'newsmirror[redis]'") from exc
     import redis
 
+    from ..distributed.connection import redacted
+
     try:
         redis.Redis.from_url(args.redis, socket_connect_timeout=5).ping()
     except (redis.RedisError, ValueError) as exc:
-        raise CannotRun(f"cannot reach Redis at {args.redis}: {exc}") from exc
-    settings.set("SCHEDULER", "scrapy_redis.scheduler.Scheduler", priority="cmdline")
-    settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", priority="cmdline")
-    settings.set("SCHEDULER_PERSIST", True, priority="cmdline")
-    settings.set("REDIS_URL", args.redis, priority="cmdline")
-    idle = args.idle_timeout if args.idle_timeout is not None else (60.0 if args.command == "worker" else 0.0)
-    settings.set("NEWSMIRROR_IDLE_TIMEOUT", idle, priority="cmdline")
+        raise CannotRun(f"cannot reach Redis at {redacted(args.redis)}: {exc}") from exc
+    role = "coordinator" if args.command == "crawl" else "worker"
+    idle = args.idle_timeout if args.idle_timeout is not None else (60.0 if role == "worker" else 0.0)
+    for name, value in (
+        ("REDIS_URL", args.redis),
+        ("NEWSMIRROR_ROLE", role),
+        ("SCHEDULER", "newsmirror.distributed.scheduler.SharedScheduler"),
+        ("NEWSMIRROR_IDLE_TIMEOUT", idle),
+        ("NEWSMIRROR_IDLE_FOREVER", role == "worker" and idle <= 0),
+    ):
+        settings.set(name, value, priority="cmdline")
     extensions = dict(settings.getdict("EXTENSIONS"))
     extensions["newsmirror.scrapy_parts.idle.IdleTimeout"] = 100
+    if role == "coordinator":
+        extensions["newsmirror.distributed.coordinator.ResultConsumer"] = 200
+    else:  # fetch, extract, clean; the coordinator does dedupe -> write
+        settings.set("ITEM_PIPELINES", WORKER_PIPELINES, priority="cmdline")
     settings.set("EXTENSIONS", extensions, priority="cmdline")
+
+
+WORKER_PIPELINES = {
+    "newsmirror.pipelines.ExtractPipeline": 100,
+    "newsmirror.pipelines.CleanPipeline": 200,
+    "newsmirror.distributed.worker.ResultPipeline": 900,
+}
+
+
+@contextmanager
+def coordinator_lock(settings: Any, args: argparse.Namespace) -> Iterator[None]:
+    """One coordinator per Redis database: a second would split the posts between two folders."""
+    if not args.redis:
+        yield
+        return
+    import redis
+
+    from ..distributed.connection import redacted
+    from ..distributed.coordinator import CoordinatorBusy, CoordinatorLock
+    from ..distributed.keys import Keys
+    from ..spiders.discover import DiscoverSpider
+
+    server = redis.Redis.from_url(args.redis, socket_connect_timeout=5)
+    lock = CoordinatorLock(server, Keys.for_spider(DiscoverSpider.name).coordinator)
+    try:
+        lock.acquire()
+    except CoordinatorBusy as exc:
+        raise CannotRun(f"{redacted(args.redis)}: {exc}") from exc
+    settings.set("NEWSMIRROR_COORDINATOR_LOCK", lock.value, priority="cmdline")
+    try:
+        yield
+    finally:
+        with suppress(redis.RedisError):
+            lock.release()
 
 
 def run(args: argparse.Namespace) -> int:
     from ..spiders.discover import DiscoverSpider
 
     sources = load_run_sources(args)
+    if args.redis and (args.download_images or any(s.download_images for s in sources)):
+        # workers hand back articles, not files: images would silently stay hot-linked
+        raise UsageError("--download-images (or download_images in a source) does not work with --redis yet")
     since = _since(args)
     settings = crawl_settings(args)
-    with output_lock(args, settings):
+    with output_lock(args, settings), coordinator_lock(settings, args):
         report = make_report(args)
         for source in sources:
             report.health.expect(source.name, source.entry_urls)

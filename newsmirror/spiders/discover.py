@@ -157,7 +157,7 @@ class DiscoverSpider(NewsSpider):
             dont_filter=refetch,
             cb_kwargs={
                 "origin": entry.url,
-                "label": source.label,
+                "label": self.label or source.label,  # a distributed worker uses the crawl's label
                 "hint": entry.modified.isoformat() if entry.modified else None,
                 "source": source.name,
             },
