@@ -4,6 +4,7 @@ orphan temp files, store error classification, spider arguments as strings, sett
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -193,3 +194,16 @@ def test_scrapy_crawl_discover_with_a_sitemap_argument(site, tmp_path):
     assert result.returncode == 0, result.stderr
     assert site.hits("/sitemap.xml") == 1
     assert [p.name for p in (out / "_posts").glob("*.md")] == ["2023-08-23-cna-202308230192.md"]
+
+
+@pytest.mark.parametrize("canonical", ["https://news.example.org/", "https://news.example.org/world"])
+def test_a_generic_canonical_naming_a_home_or_section_page_is_an_error(canonical):
+    """A CMS whose canonical always names the home (or a section) page would give every article
+    one identity: an error for the page, so no post overwrites another."""
+    body = (FIXTURES / "generic/example-news.html").read_bytes()
+    body = re.sub(rb'<link rel="canonical" href="[^"]*"', f'<link rel="canonical" href="{canonical}"'.encode(), body)
+    body = re.sub(rb'<meta property="og:url"[^>]*>', b"", body)  # the canonical alone speaks
+    assert canonical.encode() in body
+    page = Page(url="https://news.example.org/world/2026/11/harbour-bridge-reopens", body=body)
+    with pytest.raises(NotAnArticle, match=r"^conflicting article identity: canonical link .* names a page above"):
+        extract(page)

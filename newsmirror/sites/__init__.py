@@ -121,6 +121,16 @@ def check_identity(parser: SiteParser, meta: PageMeta, page: Page, fields: dict[
     if len(seen) > 1:
         (s1, u1), (s2, u2) = list(seen.values())[:2]
         raise NotAnArticle(f"conflicting article identity: {s1} {u1} vs {s2} {u2}")
+    # a CMS whose canonical names its home or a section page would give every article one
+    # identity, each overwriting the last: a claim that is an ancestor of the fetched page is wrong
+    fetched = page.url if page.url.startswith(("http://", "https://")) else ""
+    if seen and fetched:
+        here = _page_key(fetched)
+        for key, (signal, url) in seen.items():
+            if key != here and here.startswith(key.rstrip("/") + "/"):
+                raise NotAnArticle(
+                    f"conflicting article identity: {signal} {url} names a page above final URL {fetched}"
+                )
 
 
 def _page_key(url: str) -> str:
