@@ -416,7 +416,25 @@ class SeenStore:
             key = (site, article_id)
             cursor = self._conn.execute("DELETE FROM seen WHERE site = ? AND article_id = ?", key)
             self._conn.execute("DELETE FROM inputs WHERE site = ? AND article_id = ?", key)
+            self._conn.execute("DELETE FROM aliases WHERE site = ? AND article_id = ?", key)
         return cursor.rowcount > 0
+
+    def aliases_of(self, site: str, article_id: str) -> list[str]:
+        """Every URL the article was announced or fetched under (index lookup)."""
+        with self._lock, self._errors():
+            rows = self._conn.execute(
+                "SELECT url FROM aliases WHERE site = ? AND article_id = ? ORDER BY url", (site, article_id)
+            ).fetchall()
+        return [url for (url,) in rows]
+
+    def dangling_aliases(self) -> int:
+        """Aliases whose article has no row any more (left by an older ``forget``)."""
+        with self._lock, self._errors():
+            (count,) = self._conn.execute(
+                "SELECT COUNT(*) FROM aliases a WHERE NOT EXISTS "
+                "(SELECT 1 FROM seen s WHERE s.site = a.site AND s.article_id = a.article_id)"
+            ).fetchone()
+        return int(count)
 
     def stats(self) -> dict[str, dict[str, object]]:
         """Per site: rows, oldest/newest publication and the last write (one grouped scan)."""

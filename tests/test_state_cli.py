@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -102,7 +103,7 @@ def test_show_stats_and_check(big):
     assert out[0] == "post without row: _posts/2023-01-01-cna-999.md"
     assert len([line for line in out if line.startswith("row without post: ")]) == ROWS - 2
     assert checked.stderr.strip() == (
-        f"state check: {ROWS} rows, 3 posts; 1 posts without rows, {ROWS - 2} rows without posts"
+        f"state check: {ROWS} rows, 3 posts; 1 posts without rows, {ROWS - 2} rows without posts, 0 aliases without rows"
     )
 
 
@@ -119,9 +120,15 @@ def test_forget_makes_the_next_crawl_mirror_it_again(site, tmp_path):
     crawl = ["crawl", "--feed", site.url("/rss.xml"), "--parser", "cna", "-o", str(out), *FAST]
     assert run_cli(*crawl).returncode == 0
     assert run_cli(*crawl).returncode == 0 and site.hits(path) == 1  # known: not fetched again
+    shown = run_cli("state", "show", "cna", "202309110310", "-o", str(out))
+    # every URL form it was announced or fetched under, normalized (newsmirror.urlnorm)
+    aliases = re.search(r"^aliases +(.+)$", shown.stdout, re.M)[1].split(", ")
+    assert f"https://127.0.0.1:{site.port}{path}" in aliases, aliases
     forgot = run_cli("state", "forget", "cna", "202309110310", "-o", str(out))
     assert forgot.returncode == 0, forgot.stderr
     assert "forgot (cna, 202309110310)" in forgot.stderr
+    checked = run_cli("state", "check", "-o", str(out))  # its aliases went with it
+    assert "1 posts without rows, 0 rows without posts, 0 aliases without rows" in checked.stderr, checked.stderr
     assert run_cli("state", "show", "cna", "202309110310", "-o", str(out)).returncode == 1
     again = run_cli(*crawl)
     assert again.returncode == 0, again.stderr

@@ -74,8 +74,23 @@ def register(sub: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
+ACTION_EXAMPLES = {
+    "list": "  newsmirror state list --site cna --since 1w\n  newsmirror state list --json > rows.jsonl",
+    "show": "  newsmirror state show cna 202309110310 -o site",
+    "forget": "  newsmirror state forget cna 202309110310      # then: newsmirror crawl",
+    "stats": "  newsmirror state stats -o site",
+    "check": "  newsmirror state check -o site || echo 'posts and rows disagree'",
+}
+
+
 def _action(actions: Any, name: str, summary: str) -> argparse.ArgumentParser:
-    q = actions.add_parser(name, help=summary, description=summary)
+    q = actions.add_parser(
+        name,
+        help=summary,
+        description=summary,
+        epilog=f"examples:\n{ACTION_EXAMPLES[name]}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_output_option(q)
     q.add_argument(
         "--state", metavar="DB", help="seen-store SQLite file (default: OUT/.newsmirror/state.sqlite)"
@@ -130,9 +145,11 @@ def show(store: Any, args: argparse.Namespace) -> int:
     data: dict[str, Any] = asdict(record)
     data["post"] = _post_status(Path(args.output), record.post_path, record.content_hash)
     data["input_keys"] = store.input_keys(record.site, record.article_id)
+    data["aliases"] = store.aliases_of(record.site, record.article_id)
     width = max(len(k) for k in data)
     for key, value in data.items():
-        print(f"{key:<{width}}  {', '.join(value) if isinstance(value, list) else value}")
+        shown = (", ".join(value) or "-") if isinstance(value, list) else value
+        print(f"{key:<{width}}  {shown}")
     return EXIT_OK
 
 
@@ -189,12 +206,13 @@ def check(store: Any, args: argparse.Namespace) -> int:
             print(f"post without row: {path}")
         for site, article_id, path in missing:
             print(f"row without post: {site} {article_id} {path}")
+    dangling = store.dangling_aliases()
     print(
         f"state check: {len(known)} rows, {len(on_disk)} posts; {len(orphans)} posts without rows, "
-        f"{len(missing)} rows without posts",
+        f"{len(missing)} rows without posts, {dangling} aliases without rows",
         file=sys.stderr,
     )
-    return EXIT_FAILED if orphans or missing else EXIT_OK
+    return EXIT_FAILED if orphans or missing or dangling else EXIT_OK
 
 
 ACTIONS = {"list": list_records, "show": show, "stats": stats, "check": check}
