@@ -38,7 +38,7 @@ BASE_ID = "202308230192"
 BASE_TITLE = "中國單身人口逾2億 專家說因年輕人太宅"
 BASE_DATE = "2023-08-23T15:33:00+08:00"
 HTML = "text/html; charset=utf-8"
-RUN = [*FAST, "-s", "DOWNLOAD_TIMEOUT=3", "-s", "NEWSMIRROR_RETRY_BACKOFF=0.2",
+RUN = [*FAST, "-s", "DOWNLOAD_TIMEOUT=6", "-s", "NEWSMIRROR_RETRY_BACKOFF=0.2",
        "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=16", "-s", "CONCURRENT_REQUESTS=16"]
 
 
@@ -142,7 +142,7 @@ CASES = [
     Case(29, "500 forever", Reply(500, b"oops", {"Content-Type": "text/plain"}), r"^HTTP 500$"),
     Case(30, "429 forever with Retry-After", Reply(429, b"slow down", {"Content-Type": "text/plain",
                                                                       "Retry-After": "1"}), r"^HTTP 429$"),
-    Case(31, "hang", html(cna(31), delay=8), r"^timed out"),
+    Case(31, "hang", html(cna(31), delay=14), r"^timed out"),
     Case(32, "redirect loop", redirect("/loop-b"), r"^too many redirects", url_path="/loop-a"),
     Case(33, "redirect to the home page", redirect("/"), r"no article id", final_path="/"),
     Case(34, "redirect off-site", None, r"redirected off-site to http://localhost:\d+/news/acn/202308200034\.aspx"),
