@@ -100,8 +100,23 @@ def decode(body: bytes | str, encoding: str | None = None) -> str:
         text = body
     else:
         chosen = choose_encoding(body, encoding)
-        _, text = html_to_unicode(f"text/html; charset={chosen}", body)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _utf8_fast(body) if chosen == "utf-8" else None
+        if text is None:
+            _, text = html_to_unicode(f"text/html; charset={chosen}", body)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _utf8_fast(body: bytes) -> str | None:
+    """What ``html_to_unicode`` gives for UTF-8 bytes without a BOM, in one pass; None when
+    w3lib's path is needed (a BOM, or bytes that are not valid UTF-8)."""
+    if read_bom(body)[0]:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 _parsers = threading.local()
@@ -152,6 +167,27 @@ def fix_void_elements(root: etree._Element) -> None:
                 children[-1].tail = (children[-1].tail or "") + old_tail or None
             else:
                 el.tail = text + old_tail or None
+
+
+_meta_indexes = threading.local()
+
+
+def meta_elements(doc: etree._Element, attr: str, key: str) -> list[etree._Element]:
+    """``doc.iterfind(f".//meta[@{attr}='{key}']")``, from an index of the ``<meta>`` tags built
+    in one pass per document: pages are asked for a dozen keys under three attribute names, and
+    each XPath query was a walk over the whole tree."""
+    cached = getattr(_meta_indexes, "last", None)
+    if cached is None or cached[0] is not doc:
+        index: dict[tuple[str, str], list[etree._Element]] = {}
+        for el in doc.iter("meta"):
+            if el is doc:
+                continue
+            for name in ("property", "name", "itemprop"):
+                value = el.get(name)
+                if value is not None:
+                    index.setdefault((name, value), []).append(el)
+        cached = _meta_indexes.last = (doc, index)
+    return cached[1].get((attr, key), [])
 
 
 @lru_cache(maxsize=256)
