@@ -195,6 +195,59 @@ def _compiled(css: str) -> CSSSelector:
     return CSSSelector(css, translator="html")
 
 
+@lru_cache(maxsize=256)
+def _compiled_within(scope: str, css: str) -> etree.XPath | None:
+    """``css`` evaluated from one element matching ``scope``: each part of the selector list
+    must read ``SCOPE X`` or ``SCOPE > X``; ``X`` becomes an XPath relative to that element
+    (strict descendants or children, as the whole-document selector requires).  None when the
+    selector does not have that shape."""
+    from lxml.cssselect import LxmlHTMLTranslator
+
+    translator = LxmlHTMLTranslator()
+    paths = []
+    for part in css.split(","):
+        part = part.strip()
+        if part.startswith(scope + " > "):
+            paths.append(translator.css_to_xpath(part[len(scope) + 3 :], prefix=""))
+        elif part.startswith(scope + " "):
+            paths.append(translator.css_to_xpath(part[len(scope) + 1 :], prefix="descendant-or-self::*/"))
+        else:
+            return None
+    return etree.XPath(" | ".join(paths))
+
+
+_scopes = threading.local()
+
+
+def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Element]:
+    """``select(doc, css)`` for selectors of the shape ``SCOPE X``, evaluated inside the one
+    element matching ``scope`` (found once per document) instead of over the whole tree: an
+    article's fields are all inside its container, and each whole-document scan costs as much
+    as all the scoped ones together.  Exactly the same result: with no container it is empty,
+    and with several (or a selector of another shape) the whole document is searched."""
+    if css == scope:
+        return _containers(doc, scope)
+    compiled = _compiled_within(scope, css)
+    if compiled is None:
+        return select(doc, css)
+    containers = _containers(doc, scope)
+    if not containers:
+        return []
+    if len(containers) > 1:
+        return select(doc, css)
+    return compiled(containers[0])
+
+
+def _containers(doc: etree._Element, scope: str) -> list[etree._Element]:
+    cached = getattr(_scopes, "last", None)
+    if cached is None or cached[0] is not doc:
+        cached = _scopes.last = (doc, {})
+    found = cached[1].get(scope)
+    if found is None:
+        found = cached[1][scope] = select(doc, scope)
+    return found
+
+
 def select(el: etree._Element, css: str) -> list[etree._Element]:
     """``el.cssselect(css)`` with the CSS->XPath translation done once per selector (it is
     a fifth of the extraction time otherwise)."""
