@@ -43,7 +43,7 @@ class ExtractPipeline:
         if self.jobs > 1:
             from twisted.internet import reactor
 
-            self._processes = ExtractPool(self.jobs, self.label, reactor.callFromThread)
+            self._processes = ExtractPool(self.jobs, self.label, reactor.callFromThread, reactor.callLater)
             if self._crawler is not None:
                 register(self._crawler, self._processes)
         elif self.threaded:
