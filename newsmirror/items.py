@@ -70,7 +70,6 @@ class Article:
     requested_url: str = ""  # the URL asked for, before redirects
     fetched_url: str = ""  # the URL the page came from, after redirects
     source: str = ""  # the Page's source, for source health
-    cleaned: bool = False  # the body is sanitized and the lead figure read (pipelines/clean.py)
 
     def __repr__(self) -> str:
         return f"Article(url={self.url!r}, site={self.site!r}, article_id={self.article_id!r})"

@@ -48,15 +48,19 @@ def extract_article(page: Page, label: str | None) -> Article:
     return article
 
 
+CLEANED = "_newsmirror_cleaned"  # an instance attribute, not a field: feed exports never show it
+
+
 def clean_article(article: Article) -> Article:
-    """The clean stage: sanitize the body and read its lead figure (once per Article)."""
-    if article.cleaned:
+    """The clean stage: sanitize the body and read its lead figure (once per Article: a worker
+    process cleans what it extracts, and the clean pipeline then passes it on)."""
+    if getattr(article, CLEANED, False):
         return article
     article.body_html = clean_body(article.body_html, article.url)
     if not article.body_html:
         raise PageFailed("article body is empty after cleaning")
     article.lead_figure = lead_figure(article.body_html)
-    article.cleaned = True
+    setattr(article, CLEANED, True)  # kept by pickle (the instance __dict__)
     return article
 
 
@@ -164,7 +168,10 @@ class ExtractPool:
         while self._pending and self._pending[0][0].done():
             future, callbacks = self._pending.popleft()
             self._pending_pages -= len(callbacks)
-            error = future.exception()
+            if future.cancelled():  # the run was stopped with the chunk still queued
+                error: BaseException | None = PageFailed("not extracted: the run was stopped")
+            else:
+                error = future.exception()
             results = [(None, error)] * len(callbacks) if error else future.result()
             for on_done, (article, failure) in zip(callbacks, results, strict=True):
                 on_done(article, failure)

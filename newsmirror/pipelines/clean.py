@@ -1,6 +1,6 @@
 """Sanitize the body (see :mod:`newsmirror.clean`) and read the lead figure from it.
 
-An Article cleaned in an extraction worker process (``--jobs``) passes through unchanged."""
+An Article already cleaned in an extraction worker process (``--jobs``) passes through."""
 
 from __future__ import annotations
 
