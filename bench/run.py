@@ -425,8 +425,9 @@ def ratios(s: dict[str, Series]) -> dict[str, float]:
         "crawl_vs_scrapy": s["crawl"].rate / s["scrapy_baseline"].rate,
         "crawl_rerun_article_fetches": max(s["crawl_rerun"].rerun_fetches),  # type: ignore[attr-defined]
         # beyond the fixed start-up both pay (at 1 000 pages it is most of the warm run)
-        "reprocess_warm_vs_cold": (s["reprocess_warm"].seconds - s["startup"].seconds)
-        / (s["reprocess_small"].seconds - s["startup"].seconds),
+        # (clamped: at --quick sizes the noise of the start-up is larger than the work)
+        "reprocess_warm_vs_cold": max(0.0, s["reprocess_warm"].seconds - s["startup"].seconds)
+        / max(0.01, s["reprocess_small"].seconds - s["startup"].seconds),
         "rss_growth_big_mib": rss["reprocess_big"] - rss["reprocess_small"],
     }
     if "reprocess_huge" in rss:
