@@ -1,9 +1,12 @@
 """The reference workloads of ``bench/run.py``, each run in its own subprocess.
 
     python bench/workers.py floor FOLDER
+    python bench/workers.py lexbor FOLDER
+    python bench/workers.py lean FOLDER OUT PROCESSES
     python bench/workers.py trafilatura FOLDER [LIMIT]
     python bench/workers.py pipeline FOLDER OUT
     python bench/workers.py distributed [ARTICLES] [WORKERS]
+    python bench/workers.py scrapy-baseline SITEMAP_URL CONCURRENCY
 
 Every mode walks FOLDER's ``*.html`` files in name order (the order ``newsmirror reprocess``
 reads them) and prints one JSON line on stdout: ``{"pages": .., "ok": .., "work_s": ..}`` where
@@ -39,6 +42,103 @@ def floor(folder: Path) -> dict:
         pages += 1
         ok += doc is not None
     return {"pages": pages, "ok": ok, "work_s": time.perf_counter() - t0}
+
+
+def lexbor(folder: Path) -> dict:
+    """The faster parser: read every page and parse it once with lexbor (selectolax)."""
+    from selectolax.lexbor import LexborHTMLParser
+
+    t0 = time.perf_counter()
+    pages = ok = 0
+    for path in html_files(folder):
+        tree = LexborHTMLParser(path.read_bytes())
+        pages += 1
+        ok += tree.body is not None
+    return {"pages": pages, "ok": ok, "work_s": time.perf_counter() - t0}
+
+
+# The CSS selections of newsmirror's CNA parser (sites/cna.py), for every era at once.
+LEAN_TITLE = "div.centralContent h1, div.news_content_new h1"
+LEAN_LEAD = "div.centralContent div.fullPic, div.news_content_new div.box_1"
+LEAN_BODY = "div.centralContent div.paragraph, div.news_content_new div.box_2"
+LEAN_DATE = 'meta[property="article:published_time"], div.updatetime span, div.news_content_new div.date'
+
+
+def _lean_one(path: Path, out: Path) -> bool:
+    """A throwaway lean path: lexbor parse + the same CSS selections + nh3 + an atomic file
+    write (no fsync, no seen-store, no identity or decoding checks, no cleaning rules)."""
+    import nh3
+    from selectolax.lexbor import LexborHTMLParser
+
+    tree = LexborHTMLParser(path.read_bytes())
+    canonical = tree.css_first('link[rel="canonical"]') or tree.css_first('meta[property="og:url"]')
+    url = (canonical.attributes.get("href") or canonical.attributes.get("content") or "") if canonical else ""
+    title = tree.css_first(LEAN_TITLE)
+    date = tree.css_first(LEAN_DATE)
+    body = tree.css_first(LEAN_BODY)
+    if title is None or body is None:
+        return False
+    parts = [n.html or "" for n in tree.css(LEAN_LEAD)] + [p.html or "" for p in body.css("p")]
+    html = nh3.clean("".join(parts))
+    when = (date.attributes.get("content") or date.text()) if date else ""
+    post = f"---\ntitle: {title.text(strip=True)!r}\ndate: {when}\nfrom: {url}\n---\n<div>{html}</div>\n"
+    target = out / (path.stem + ".md")
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(post, encoding="utf-8")
+    tmp.replace(target)
+    return True
+
+
+def _lean_share(folder: Path, out: Path, processes: int, share: int) -> int:
+    return sum(_lean_one(p, out) for p in html_files(folder)[share::processes])
+
+
+def lean(folder: Path, out: Path, processes: int) -> dict:
+    """The lean path over every page, in `processes` forked processes (each takes every
+    processes-th file)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import nh3  # noqa: F401 - imported before the fork, as the workers need it
+    from selectolax.lexbor import LexborHTMLParser  # noqa: F401
+
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    if processes == 1:
+        ok = _lean_share(folder, out, 1, 0)
+    else:
+        ctx = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(processes, mp_context=ctx) as pool:
+            ok = sum(pool.map(_lean_share, [folder] * processes, [out] * processes,
+                              [processes] * processes, range(processes)))
+    pages = len(html_files(folder))
+    return {"pages": pages, "ok": ok, "work_s": time.perf_counter() - t0}
+
+
+def scrapy_baseline(sitemap: str, concurrency: int) -> dict:
+    """A do-nothing Scrapy SitemapSpider: fetch every URL of the sitemap, parse nothing, write
+    nothing, with the settings the crawl benchmark gives ``newsmirror crawl``."""
+    from scrapy.crawler import CrawlerProcess
+    from scrapy.spiders import SitemapSpider
+
+    class Baseline(SitemapSpider):
+        name = "baseline"
+        sitemap_urls = [sitemap]
+
+        def parse(self, response):  # noqa: ANN001, ANN201 - Scrapy's API
+            return None
+
+    process = CrawlerProcess({
+        "LOG_LEVEL": "WARNING", "ROBOTSTXT_OBEY": True, "TELNETCONSOLE_ENABLED": False,
+        "CONCURRENT_REQUESTS": concurrency, "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False,
+    })
+    crawler = process.create_crawler(Baseline)
+    t0 = time.perf_counter()
+    process.crawl(crawler)
+    process.start()
+    responses = crawler.stats.get_value("response_received_count", 0)
+    return {"pages": max(0, responses - 2), "ok": responses, "work_s": time.perf_counter() - t0}
 
 
 def trafilatura_(folder: Path, limit: int | None = None) -> dict:
@@ -167,16 +267,23 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "distributed":
         print(json.dumps(distributed(*(int(a) for a in argv[1:3]))))
         return 0
-    if len(argv) < 2 or argv[0] not in ("floor", "trafilatura", "pipeline"):
+    modes = ("floor", "lexbor", "lean", "trafilatura", "pipeline", "scrapy-baseline")
+    if len(argv) < 2 or argv[0] not in modes:
         print(__doc__, file=sys.stderr)
         return 2
-    mode, folder = argv[0], Path(argv[1])
-    if mode == "floor":
-        result = floor(folder)
+    mode = argv[0]
+    if mode == "scrapy-baseline":
+        result = scrapy_baseline(argv[1], int(argv[2]))
+    elif mode == "floor":
+        result = floor(Path(argv[1]))
+    elif mode == "lexbor":
+        result = lexbor(Path(argv[1]))
+    elif mode == "lean":
+        result = lean(Path(argv[1]), Path(argv[2]), int(argv[3]))
     elif mode == "trafilatura":
-        result = trafilatura_(folder, int(argv[2]) if len(argv) > 2 else None)
+        result = trafilatura_(Path(argv[1]), int(argv[2]) if len(argv) > 2 else None)
     else:
-        result = pipeline(folder, Path(argv[2]))
+        result = pipeline(Path(argv[1]), Path(argv[2]))
     print(json.dumps(result))
     return 0
 

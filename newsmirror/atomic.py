@@ -12,9 +12,11 @@ import errno
 import os
 import re
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 STALE_TEMP_S = 600  # a temp file of another host (or an older name) untouched this long is dead
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
@@ -61,6 +63,62 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
+
+
+def stage_bytes(path: Path, data: bytes) -> Path:
+    """The first half of :func:`atomic_write_bytes`, for writers that make many files durable
+    at once (pipelines/write.py): ``data`` in a temp file beside ``path`` (named so that
+    ``remove_orphan_temp_files`` knows it), not yet synced or renamed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def sync_files(paths: list[Path]) -> None:
+    """Make the data of many files durable: one ``syncfs`` of their file system where Linux has
+    it (a few ms for the lot, where an fsync each costs ~1 ms per file), else an fsync each."""
+    if not paths:
+        return
+    syncfs = _syncfs()
+    if syncfs is not None:
+        fd = os.open(paths[0].parent, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            folders = {p.parent for p in paths}
+            if len(folders) == 1 and syncfs(fd) == 0:
+                return
+        finally:
+            os.close(fd)
+    for path in paths:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def fsync_dir(folder: Path) -> None:
+    _fsync_dir(folder)
+
+
+def _syncfs() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):
+        return None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

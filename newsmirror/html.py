@@ -100,8 +100,23 @@ def decode(body: bytes | str, encoding: str | None = None) -> str:
         text = body
     else:
         chosen = choose_encoding(body, encoding)
-        _, text = html_to_unicode(f"text/html; charset={chosen}", body)
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+        text = _utf8_fast(body) if chosen == "utf-8" else None
+        if text is None:
+            _, text = html_to_unicode(f"text/html; charset={chosen}", body)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _utf8_fast(body: bytes) -> str | None:
+    """What ``html_to_unicode`` gives for UTF-8 bytes without a BOM, in one pass; None when
+    w3lib's path is needed (a BOM, or bytes that are not valid UTF-8)."""
+    if read_bom(body)[0]:
+        return None
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 _parsers = threading.local()
@@ -154,9 +169,83 @@ def fix_void_elements(root: etree._Element) -> None:
                 el.tail = text + old_tail or None
 
 
+_meta_indexes = threading.local()
+
+
+def meta_elements(doc: etree._Element, attr: str, key: str) -> list[etree._Element]:
+    """``doc.iterfind(f".//meta[@{attr}='{key}']")``, from an index of the ``<meta>`` tags built
+    in one pass per document: pages are asked for a dozen keys under three attribute names, and
+    each XPath query was a walk over the whole tree."""
+    cached = getattr(_meta_indexes, "last", None)
+    if cached is None or cached[0] is not doc:
+        index: dict[tuple[str, str], list[etree._Element]] = {}
+        for el in doc.iter("meta"):
+            if el is doc:
+                continue
+            for name in ("property", "name", "itemprop"):
+                value = el.get(name)
+                if value is not None:
+                    index.setdefault((name, value), []).append(el)
+        cached = _meta_indexes.last = (doc, index)
+    return cached[1].get((attr, key), [])
+
+
 @lru_cache(maxsize=256)
 def _compiled(css: str) -> CSSSelector:
     return CSSSelector(css, translator="html")
+
+
+@lru_cache(maxsize=256)
+def _compiled_within(scope: str, css: str) -> etree.XPath | None:
+    """``css`` evaluated from one element matching ``scope``: each part of the selector list
+    must read ``SCOPE X`` or ``SCOPE > X``; ``X`` becomes an XPath relative to that element
+    (strict descendants or children, as the whole-document selector requires).  None when the
+    selector does not have that shape."""
+    from lxml.cssselect import LxmlHTMLTranslator
+
+    translator = LxmlHTMLTranslator()
+    paths = []
+    for part in css.split(","):
+        part = part.strip()
+        if part.startswith(scope + " > "):
+            paths.append(translator.css_to_xpath(part[len(scope) + 3 :], prefix=""))
+        elif part.startswith(scope + " "):
+            paths.append(translator.css_to_xpath(part[len(scope) + 1 :], prefix="descendant-or-self::*/"))
+        else:
+            return None
+    return etree.XPath(" | ".join(paths))
+
+
+_scopes = threading.local()
+
+
+def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Element]:
+    """``select(doc, css)`` for selectors of the shape ``SCOPE X``, evaluated inside the one
+    element matching ``scope`` (found once per document) instead of over the whole tree: an
+    article's fields are all inside its container, and each whole-document scan costs as much
+    as all the scoped ones together.  Exactly the same result: with no container it is empty,
+    and with several (or a selector of another shape) the whole document is searched."""
+    if css == scope:
+        return _containers(doc, scope)
+    compiled = _compiled_within(scope, css)
+    if compiled is None:
+        return select(doc, css)
+    containers = _containers(doc, scope)
+    if not containers:
+        return []
+    if len(containers) > 1:
+        return select(doc, css)
+    return compiled(containers[0])
+
+
+def _containers(doc: etree._Element, scope: str) -> list[etree._Element]:
+    cached = getattr(_scopes, "last", None)
+    if cached is None or cached[0] is not doc:
+        cached = _scopes.last = (doc, {})
+    found = cached[1].get(scope)
+    if found is None:
+        found = cached[1][scope] = select(doc, scope)
+    return found
 
 
 def select(el: etree._Element, css: str) -> list[etree._Element]:

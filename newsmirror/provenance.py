@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 
 from .dates import parse_datetime
+from .html import meta_elements
 
 _META_KEYS = (
     "article:published_time",
@@ -45,7 +46,7 @@ def date_signal(doc: etree._Element, jsonld: dict[str, Any] | None, published: d
 def meta_content(doc: etree._Element, key: str) -> str | None:
     """Like ``sites.base.meta_content`` for one key (kept here: sites import this module)."""
     for attr in ("property", "name", "itemprop"):
-        for el in doc.iterfind(f".//meta[@{attr}='{key}']"):
+        for el in meta_elements(doc, attr, key):
             value = (el.get("content") or "").strip()
             if value:
                 return value

@@ -91,6 +91,13 @@ def add_common_options(parser: argparse.ArgumentParser, output: bool = True) -> 
         "--state", metavar="DB", help="seen-store SQLite file (default: OUT/.newsmirror/state.sqlite)"
     )
     parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="extract pages in N processes (default: the CPU count; 1: in this process)",
+    )
+    parser.add_argument(
         "-s",
         "--set",
         action="append",
@@ -99,6 +106,16 @@ def add_common_options(parser: argparse.ArgumentParser, output: bool = True) -> 
         help="override a Scrapy setting, e.g. -s DOWNLOAD_DELAY=0 (repeatable)",
     )
     add_verbosity_options(parser)
+
+
+def _jobs(value: str) -> int:
+    try:
+        jobs = int(value)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes >= 1, got {value!r}")
+    return jobs
 
 
 def add_image_option(parser: argparse.ArgumentParser) -> None:
@@ -139,6 +156,8 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
     settings.set("NEWSMIRROR_DIFF", getattr(args, "diff", False))
     if getattr(args, "download_images", False):
         settings.set("NEWSMIRROR_DOWNLOAD_IMAGES", True, priority="cmdline")
+    if getattr(args, "jobs", None):
+        settings.set("NEWSMIRROR_JOBS", args.jobs, priority="cmdline")
     for item in args.set:
         name, sep, value = item.partition("=")
         if not sep or not name:

@@ -62,7 +62,8 @@ class ResultConsumer:
         runtime = Runtime.of(self.crawler)
         self.report = runtime.report
         self.dedupe = DedupePipeline.from_crawler(self.crawler)
-        self.write = WritePipeline.from_crawler(self.crawler)
+        # a result is acknowledged in Redis once its post is written: no batches here
+        self.write = WritePipeline.from_crawler(self.crawler, one_by_one=True)
         self.write.open_spider(spider)
         self.lock = CoordinatorLock(self.shared.server, self.shared.keys.coordinator, self.lock_value)
         recovered = self.shared.results.recover()

@@ -1,36 +1,50 @@
 """Page -> Article: pick the site parser from the page itself and read the fields.
 
-Under Scrapy the parse runs in a worker thread (lxml releases the GIL while it parses), so a
-20 MB page does not freeze the event loop and time out the downloads in flight.  Only parsing
-moves: the skip, dedupe and write stages (all SQLite use) stay on the reactor thread.
+With ``--jobs N`` (N > 1, the default on a machine with several cores) the pages go to N worker
+processes (:mod:`newsmirror.parallel`), which also clean the body: extraction is pure CPU, and
+processes are what uses a second core.  Results come back in submission order to the reactor
+thread, where the skip, dedupe and write stages (all SQLite use) stay single-writer.
+
+With one job, under Scrapy the parse runs in a worker thread (lxml releases the GIL while it
+parses), so a 20 MB page does not freeze the event loop and time out the downloads in flight.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..health import PARSE
 from ..items import Article, Page
-from ..report import PageFailed
+from ..parallel import ExtractPool, default_jobs, extract_article, register
 from ..runtime import Runtime
-from ..sites import NotAnArticle, extract
 
 PARSE_THREADS = 2  # the machines this runs on are small; more threads only fight over the GIL
 
 
 class ExtractPipeline:
-    def __init__(self, label: str | None = None, threaded: bool = False) -> None:
+    def __init__(self, label: str | None = None, threaded: bool = False, jobs: int = 1) -> None:
         self.label = label
         self.threaded = threaded
+        self.jobs = jobs
         self._pool: Any = None
+        self._processes: ExtractPool | None = None
+        self._crawler: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ExtractPipeline:
         threaded = crawler.settings.getbool("NEWSMIRROR_PARSE_IN_THREAD", True)
-        return cls(Runtime.of(crawler).label, threaded=threaded)
+        jobs = crawler.settings.getint("NEWSMIRROR_JOBS", 0) or default_jobs()
+        pipe = cls(Runtime.of(crawler).label, threaded=threaded, jobs=jobs)
+        pipe._crawler = crawler
+        return pipe
 
     def open_spider(self, spider: Any = None) -> None:
-        if self.threaded:
+        if self.jobs > 1:
+            from twisted.internet import reactor
+
+            self._processes = ExtractPool(self.jobs, self.label, reactor.callFromThread, reactor.callLater)
+            if self._crawler is not None:
+                register(self._crawler, self._processes)
+        elif self.threaded:
             from twisted.python.threadpool import ThreadPool
 
             self._pool = ThreadPool(minthreads=0, maxthreads=PARSE_THREADS, name="newsmirror-parse")
@@ -40,21 +54,39 @@ class ExtractPipeline:
         if self._pool is not None:
             self._pool.stop()
             self._pool = None
+        if self._processes is not None:
+            self._processes.close()
+            self._processes = None
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, Page):
             return item
+        if self._processes is not None:
+            return self._in_process_pool(item)
         if self._pool is None:
             return self.parse(item)
+        from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet import reactor
         from twisted.internet.threads import deferToThreadPool
 
-        return deferToThreadPool(reactor, self._pool, self.parse, item)
+        return maybe_deferred_to_future(deferToThreadPool(reactor, self._pool, self.parse, item))
+
+    def _in_process_pool(self, item: Page) -> Any:
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from twisted.internet.defer import Deferred
+
+        done: Deferred[Article] = Deferred()
+
+        def on_done(article: Article | None, error: BaseException | None) -> None:
+            if error is not None:
+                done.errback(error)
+            else:
+                done.callback(article)
+
+        assert self._processes is not None
+        self._processes.submit(item, on_done)
+        return maybe_deferred_to_future(done)
 
     def parse(self, item: Page) -> Article:
-        try:
-            article = extract(item, default_label=self.label)
-        except NotAnArticle as exc:
-            raise PageFailed(str(exc), blame=PARSE) from exc
-        article.source = item.source
-        return article
+        """In this process (one job); the pool's workers run the same function."""
+        return extract_article(item, self.label)

@@ -2,17 +2,35 @@
 
 A post whose bytes did not change is not rewritten (its mtime stays), so re-running over the
 same input is a no-op on disk.
+
+Under Scrapy, posts are made durable in batches (up to ``NEWSMIRROR_WRITE_BATCH`` posts or
+``BATCH_SECONDS``): each post goes to its temp file at once; at the end of a batch one
+``syncfs`` makes all their bytes durable, the temp files are renamed over the posts, the folder
+is synced, and only then is the batch's seen-store transaction committed.  The seen-store so
+never names a post that is not durably on disk: a crash (kill -9, power loss) before the commit
+costs a re-fetch of the batch; its posts are either whole or not there (a hidden temp file the
+next run removes), and a re-run finds a post that is there by its name, so none is duplicated.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import hashlib
+import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from ..atomic import atomic_write_bytes, describe_os_error, remove_orphan_temp_files
+from ..atomic import (
+    atomic_write_bytes,
+    describe_os_error,
+    fsync_dir,
+    remove_orphan_temp_files,
+    stage_bytes,
+    sync_files,
+)
 from ..dates import utc_iso_ms
 from ..items import Article
 from ..report import PageFailed
@@ -21,6 +39,10 @@ from ..state import SeenRecord, SeenStore, StateError, iso_utc, latest
 from ..writer import render_post
 
 __all__ = ["WritePipeline"]
+
+logger = logging.getLogger(__name__)
+BATCH_POSTS = 64  # posts per durable batch under Scrapy (NEWSMIRROR_WRITE_BATCH; 1: one by one)
+BATCH_SECONDS = 0.5  # a batch never waits longer (and never holds the store's write lock longer)
 
 
 class WritePipeline:
@@ -32,6 +54,7 @@ class WritePipeline:
         dry_run: bool = False,
         show_diff: bool = False,
         exclusive: bool = False,
+        batch: int = 1,
     ) -> None:
         self.store = store
         self.output = output
@@ -39,11 +62,24 @@ class WritePipeline:
         self.dry_run = dry_run
         self.show_diff = show_diff
         self.exclusive = exclusive
+        self.batch = 1 if dry_run else max(1, batch)  # > 1 needs close_spider() (or flush()) at the end
+        self._staged: list[tuple[Path, Path]] = []  # (temp file, post) not yet renamed
+        self._staged_data: dict[Path, bytes] = {}
+        self._transaction: Any = None  # the open seen-store batch (store.bulk())
+        self._timer: Any = None
+        self._in_batch = 0  # posts handled since the batch began
 
     @classmethod
-    def from_crawler(cls, crawler: Any) -> WritePipeline:
+    def from_crawler(cls, crawler: Any, one_by_one: bool = False) -> WritePipeline:
+        """``one_by_one``: for a caller that acknowledges each post once written (the distributed
+        coordinator), which a batch would make too early."""
         rt = Runtime.of(crawler)
-        return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff, rt.exclusive)
+        batch = crawler.settings.getint("NEWSMIRROR_WRITE_BATCH", BATCH_POSTS)
+        if one_by_one or crawler.settings.get("JOBDIR"):
+            # a resumed crawl does not fetch again what its queue already handed out: a post still
+            # in an unsynced batch when the run was killed would be lost, so write one by one
+            batch = 1
+        return cls(rt.store, rt.output, rt.body_format, rt.dry_run, rt.show_diff, rt.exclusive, batch)
 
     def open_spider(self, spider: Any = None) -> None:
         """Remove temp files a killed run left behind.  Only while holding the output's run lock;
@@ -53,6 +89,9 @@ class WritePipeline:
             for folder in ("_posts", ".newsmirror/runs"):
                 remove_orphan_temp_files(self.output / folder)
 
+    def close_spider(self, spider: Any = None) -> None:
+        self.flush()
+
     def process_item(self, item: Any, spider: Any = None) -> Any:
         """Write the post, then remember it.  A write the disk refuses (full, read-only, the path
         a folder) is a failed page with one line naming the post; the seen-store is not advanced."""
@@ -61,7 +100,10 @@ class WritePipeline:
         data = render_post(item, self.body_format).encode("utf-8")
         path = self.output / item.post_path
         try:
-            old = path.read_bytes() if path.is_file() else None
+            if path in self._staged_data:  # written earlier in this batch, not renamed yet
+                old = self._staged_data[path]
+            else:
+                old = path.read_bytes() if path.is_file() else None
         except OSError as exc:
             reason = f"cannot read {item.post_path}: {describe_os_error(exc)}"
             raise PageFailed(reason, item.post_path) from exc
@@ -77,19 +119,63 @@ class WritePipeline:
                 self._print_diff(item.post_path, old, data)
             if not self.dry_run:
                 try:
-                    atomic_write_bytes(path, data)
+                    if self.batch > 1:
+                        self._staged.append((stage_bytes(path, data), path))
+                        self._staged_data[path] = data
+                    else:
+                        atomic_write_bytes(path, data)
                 except OSError as exc:
                     raise PageFailed(
                         f"cannot write {item.post_path}: {describe_os_error(exc)}", item.post_path
                     ) from exc
         if not self.dry_run:
             try:
+                self._begin_batch()
                 self._remember(item, data, record)
             except StateError as exc:
                 # the post is on disk (the next run finds it by name), but not remembered
                 reason = f"wrote {item.post_path} but could not record it: {exc}"
                 raise PageFailed(reason, item.post_path) from exc
+            self._in_batch += 1
+            if self._in_batch >= self.batch:
+                self.flush()
         return item
+
+    def _begin_batch(self) -> None:
+        if self.batch <= 1 or self._transaction is not None:
+            return
+        self._transaction = self.store.bulk()
+        self._transaction.__enter__()
+        from twisted.internet import reactor
+
+        if reactor.running:
+            self._timer = reactor.callLater(BATCH_SECONDS, self.flush)
+
+    def flush(self) -> None:
+        """Make the staged posts durable and visible, then commit their seen-store rows."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        staged, self._staged, self._staged_data = self._staged, [], {}
+        self._in_batch = 0
+        transaction, self._transaction = self._transaction, None
+        try:
+            sync_files([tmp for tmp, _ in staged])
+            for tmp, path in staged:
+                os.replace(tmp, path)
+            for folder in {path.parent for _, path in staged}:
+                fsync_dir(folder)
+        except OSError as exc:
+            for tmp, path in staged:
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                logger.error("cannot write %s: %s", path, describe_os_error(exc))
+            if transaction is not None:  # the store must not claim posts that may not be there
+                with contextlib.suppress(Exception):
+                    transaction.__exit__(type(exc), exc, exc.__traceback__)
+            return
+        if transaction is not None:
+            transaction.__exit__(None, None, None)
 
     def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:
         digest = hashlib.sha256(data).hexdigest()

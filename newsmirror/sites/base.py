@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from ..dates import parse_datetime
-from ..html import select
+from ..html import meta_elements, select
 
 
 class NotAnArticle(Exception):
@@ -91,7 +91,7 @@ def meta_content(doc: etree._Element, *keys: str) -> str | None:
     """Content of the first <meta property|name|itemprop=key> that has one."""
     for key in keys:
         for attr in ("property", "name", "itemprop"):
-            for el in doc.iterfind(f".//meta[@{attr}='{key}']"):
+            for el in meta_elements(doc, attr, key):
                 value = (el.get("content") or "").strip()
                 if value:
                     return value

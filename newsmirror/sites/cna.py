@@ -26,7 +26,7 @@ import lxml.html
 from lxml import etree
 
 from ..dates import TAIPEI, parse_datetime
-from ..html import inner_html, parse_fragment, select, text_of, tidy_whitespace, to_html
+from ..html import inner_html, parse_fragment, select, select_within, text_of, tidy_whitespace, to_html
 from .base import NotAnArticle, PageMeta, first
 
 DEFAULT_LABEL = "(臺)中央社CNA"
@@ -62,6 +62,7 @@ class Layout:
     """The selectors of one layout era."""
 
     name: str
+    scope: str  # the article container: the selectors below that start with it search only inside it
     marker: str  # CSS that matches pages of this era (tried newest era first)
     title: str
     published_text: str  # visible publication time, used when no machine-readable date exists
@@ -76,6 +77,7 @@ class Layout:
 LAYOUTS: tuple[Layout, ...] = (
     Layout(
         name="2026",
+        scope="div.centralContent",
         marker="div.centralContent div.updatetime time[datetime]",
         title="div.centralContent h1",
         published_text="div.updatetime time:nth-of-type(1)",
@@ -87,6 +89,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         name="2023",
+        scope="div.centralContent",
         marker="div.centralContent figure, div.centralContent h1 > span",
         title="div.centralContent h1",
         published_text="div.updatetime span:nth-of-type(1)",
@@ -98,6 +101,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         name="2017",
+        scope="div.centralContent",
         marker="div.centralContent",
         title="div.centralContent h1",
         published_text="div.updatetime span",
@@ -109,6 +113,7 @@ LAYOUTS: tuple[Layout, ...] = (
     ),
     Layout(
         name="2014",
+        scope="div.news_content_new",
         marker="div.news_content_new",
         title="div.news_content_new h1",
         published_text="div.news_content_new div.date",
@@ -142,7 +147,7 @@ class CNAParser:
 
     def layout(self, doc: etree._Element) -> Layout:
         for layout in LAYOUTS:
-            if select(doc, layout.marker):
+            if select_within(doc, layout.scope, layout.marker):
                 return layout
         raise NotAnArticle("no CNA article layout recognised (not an article page?)")
 
@@ -173,7 +178,7 @@ class CNAParser:
         raise NotAnArticle("no article id in the page's canonical/og:url (list or home page?)")
 
     def title(self, doc: etree._Element, layout: Layout) -> str:
-        title = text_of(first(doc, layout.title))
+        title = text_of(_first(doc, layout, layout.title))
         if not title:
             raise NotAnArticle("no headline (<h1>) in the article block")
         return title
@@ -189,9 +194,9 @@ class CNAParser:
 
     def body(self, doc: etree._Element, layout: Layout) -> str:
         blocks: list[str] = []
-        for lead in select(doc, layout.lead):
+        for lead in select_within(doc, layout.scope, layout.lead):
             blocks.extend(self._media(lead, layout))
-        container = first(doc, layout.body)
+        container = _first(doc, layout, layout.body)
         if container is None:
             raise NotAnArticle("no article body found (truncated page?)")
         if EXPIRED_NOTICE in text_of(container):
@@ -253,6 +258,11 @@ class CNAParser:
                     return out
                 out.append(_clean_paragraph(frag))
         return out
+
+
+def _first(doc: etree._Element, layout: Layout, css: str) -> etree._Element | None:
+    found = select_within(doc, layout.scope, css)
+    return found[0] if found else None
 
 
 def _figure_html(el: etree._Element, layout: Layout) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 from w3lib.encoding import http_content_type_encoding
 
 from ..items import Page
+from ..parallel import pages_done, room_for_pages
 from ..stores import StoredPage, StoreError, iter_stored_pages
 from .base import NewsSpider
 
@@ -43,9 +44,11 @@ class CacheSpider(NewsSpider):
                 for record in records:
                     page = self.to_page(record)
                     if page is not None:
+                        await room_for_pages(getattr(self, "crawler", None))
                         yield page
             except (OSError, ValueError) as exc:
                 self.report_failure(str(path), _reason(exc))
+        await pages_done(getattr(self, "crawler", None))
 
     def to_page(self, record: StoredPage | StoreError) -> Page | None:
         if isinstance(record, StoreError):

@@ -1,0 +1,248 @@
+"""Extraction on every core: Page bytes go to worker processes, cleaned Articles come back.
+
+Extraction (decode, parse, site parser, clean) is pure CPU on bytes and holds the GIL for most
+of its time, so threads cannot use a second core; processes can.  The pool only does that pure
+step: skip, dedupe and write (all SQLite and file work) stay in the main process, one writer.
+
+Results are handed back **in submission order** (a finished page waits for the pages sent
+before it), so dedupe and write see pages in reading order, as with one process: which of two
+copies of an article wins, and the order of the run report, do not depend on timing.
+
+Pages sent are bounded (:meth:`ExtractPool.room`): a spider that yields stored pages without
+asking the network (reprocess) waits for room instead of reading every file into memory.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import weakref
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any
+
+from .clean import clean_body, lead_figure
+from .health import EMPTY, PARSE
+from .items import Article, Page
+from .report import PageFailed
+from .sites import NotAnArticle, extract
+
+IN_FLIGHT_PER_JOB = 2  # chunks queued per worker: enough to hide the hand-over, little memory
+
+
+def default_jobs() -> int:
+    """The CPUs this process may run on (not the machine's count, under a CPU affinity mask)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def extract_article(page: Page, label: str | None) -> Article:
+    """Page -> Article, the extract stage: a parser's refusal is a failed page."""
+    try:
+        article = extract(page, default_label=label)
+    except NotAnArticle as exc:
+        raise PageFailed(str(exc), blame=PARSE) from exc
+    article.source = page.source
+    return article
+
+
+CLEANED = "_newsmirror_cleaned"  # an instance attribute, not a field: feed exports never show it
+
+
+def clean_article(article: Article) -> Article:
+    """The clean stage: sanitize the body and read its lead figure (once per Article: a worker
+    process cleans what it extracts, and the clean pipeline then passes it on)."""
+    if getattr(article, CLEANED, False):
+        return article
+    article.body_html = clean_body(article.body_html, article.url)
+    if not article.body_html:
+        raise PageFailed("article body is empty after cleaning", blame=EMPTY)
+    article.lead_figure = lead_figure(article.body_html)
+    setattr(article, CLEANED, True)  # kept by pickle (the instance __dict__)
+    return article
+
+
+def extract_and_clean(page: Page, label: str | None) -> Article:
+    """What a worker process does with one page: extract, then clean (both pure CPU)."""
+    return clean_article(extract_article(page, label))
+
+
+def _init_worker() -> None:
+    """Ctrl-C is the main process's to handle (it stops the pool); a worker whose parent died
+    (kill -9) exits instead of waiting forever on the task queue."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the task queue's EOF ends the worker
+        pass
+
+
+Done = Callable[[Article | None, BaseException | None], None]
+
+
+def extract_chunk(pages: list[Page], label: str | None) -> list[tuple[Article | None, BaseException | None]]:
+    """What a worker process does with a few pages: extract, then clean (both pure CPU); a
+    page's error is its result, not the chunk's."""
+    out: list[tuple[Article | None, BaseException | None]] = []
+    for page in pages:
+        try:
+            out.append((extract_and_clean(page, label), None))
+        except Exception as exc:  # noqa: BLE001 - handed back to the page's own pipeline chain
+            out.append((None, exc))
+    return out
+
+
+class ExtractPool:
+    """A process pool whose results are delivered in submission order on the caller's thread.
+
+    ``deliver`` hands a call to the owner's thread (under Scrapy, the reactor's
+    ``callFromThread``) and ``call_later(seconds, f)`` schedules one there (``callLater``).
+    Each submitted page gets ``on_done(article, error)`` called exactly once, in submission order.
+
+    Pages travel in chunks of up to ``CHUNK`` (or what ``CHUNK_WAIT`` collects): one hand-over to
+    the executor per page cost ~1 ms of the main process (a wake-up write and the GIL passing
+    between its threads), as much as the rest of its work on the page.
+    """
+
+    CHUNK = 8
+    CHUNK_WAIT = 0.002
+
+    def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
+                 call_later: Callable[..., Any]) -> None:
+        self.jobs = jobs
+        self.label = label
+        self.deliver = deliver
+        self.call_later = call_later
+        self._executor: ProcessPoolExecutor | None = None
+        self._queued: list[tuple[Page, Done]] = []  # not yet sent
+        self._pending: deque[tuple[Future[list[Any]], list[Done]]] = deque()
+        self._pending_pages = 0
+        self._timer: Any = None
+        self._waiting_room: list[Callable[[], None]] = []
+        self._waiting_empty: list[Callable[[], None]] = []
+        self.limit = max(2, jobs * IN_FLIGHT_PER_JOB) * self.CHUNK
+
+    def _pool(self) -> ProcessPoolExecutor:
+        if self._executor is None:  # lazily: a run that sees no page starts no process
+            import multiprocessing
+
+            # fork: workers start in milliseconds with everything imported; they only parse
+            context = multiprocessing.get_context("fork")
+            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker)
+        return self._executor
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._queued) + self._pending_pages
+
+    def submit(self, page: Page, on_done: Done) -> None:
+        self._queued.append((page, on_done))
+        if len(self._queued) >= self.CHUNK:
+            self._send()
+        elif self._timer is None:
+            self._timer = self.call_later(self.CHUNK_WAIT, self._send)
+
+    def _send(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if not self._queued:
+            return
+        chunk, self._queued = self._queued, []
+        try:
+            future = self._pool().submit(extract_chunk, [page for page, _ in chunk], self.label)
+        except Exception as exc:  # noqa: BLE001 - a broken pool: every page of the chunk fails
+            future = Future()
+            future.set_exception(exc)
+        self._pending.append((future, [done for _, done in chunk]))
+        self._pending_pages += len(chunk)
+        future.add_done_callback(lambda _f: self.deliver(self._drain))
+
+    def _drain(self) -> None:
+        """On the owner's thread: hand back every finished result at the head of the queue."""
+        while self._pending and self._pending[0][0].done():
+            future, callbacks = self._pending.popleft()
+            self._pending_pages -= len(callbacks)
+            if future.cancelled():  # the run was stopped with the chunk still queued
+                error: BaseException | None = PageFailed("not extracted: the run was stopped")
+            else:
+                error = future.exception()
+            results = [(None, error)] * len(callbacks) if error else future.result()
+            for on_done, (article, failure) in zip(callbacks, results, strict=True):
+                on_done(article, failure)
+        while self._waiting_room and self.in_flight < self.limit:
+            self._waiting_room.pop(0)()
+        while self._waiting_empty and not self.in_flight:
+            self._waiting_empty.pop(0)()
+
+    def when_room(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the owner's thread) once fewer than ``limit`` pages are in flight."""
+        if self.in_flight < self.limit:
+            callback()
+        else:
+            self._waiting_room.append(callback)
+
+    def when_empty(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the owner's thread) once every page sent has been handed back."""
+        if not self.in_flight:
+            callback()
+        else:
+            self._send()
+            self._waiting_empty.append(callback)
+
+    def close(self) -> None:
+        self._send()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
+        self._drain()
+        for callback in [*self._waiting_room, *self._waiting_empty]:
+            callback()
+        self._waiting_room.clear()
+        self._waiting_empty.clear()
+
+
+_POOLS: weakref.WeakKeyDictionary[Any, ExtractPool] = weakref.WeakKeyDictionary()
+
+
+def register(crawler: Any, pool: ExtractPool) -> None:
+    _POOLS[crawler] = pool
+
+
+async def room_for_pages(crawler: Any) -> None:
+    """For spiders that yield pages without fetching (reprocess): wait while the crawler's
+    extraction pool is full, so memory holds a few pages per core, not the whole input."""
+    pool = _POOLS.get(crawler) if crawler is not None else None
+    if pool is not None and pool.in_flight >= pool.limit:
+        await _wait(pool.when_room)
+
+
+async def pages_done(crawler: Any) -> None:
+    """For the same spiders, at the end of their input: wait until the pool handed back every
+    page (and a moment for the later stages to take it), so that the engine, which looks for
+    an idle spider when ``start()`` ends, closes at once instead of at its next heartbeat."""
+    pool = _POOLS.get(crawler) if crawler is not None else None
+    if pool is None:
+        return
+    await _wait(pool.when_empty)
+    from scrapy.utils.defer import maybe_deferred_to_future
+    from twisted.internet import reactor
+    from twisted.internet.task import deferLater
+
+    for _ in range(2):
+        await maybe_deferred_to_future(deferLater(reactor, 0.005, lambda: None))
+
+
+async def _wait(when: Callable[[Callable[[], None]], None]) -> None:
+    from scrapy.utils.defer import maybe_deferred_to_future
+    from twisted.internet.defer import Deferred
+
+    waiting: Deferred[None] = Deferred()
+    when(lambda: waiting.callback(None) if not waiting.called else None)
+    await maybe_deferred_to_future(waiting)
