@@ -190,6 +190,17 @@ def meta_elements(doc: etree._Element, attr: str, key: str) -> list[etree._Eleme
     return cached[1].get((attr, key), [])
 
 
+def meta_content(doc: etree._Element, *keys: str) -> str | None:
+    """Content of the first <meta property|name|itemprop=key> that has one."""
+    for key in keys:
+        for attr in ("property", "name", "itemprop"):
+            for el in meta_elements(doc, attr, key):
+                value = (el.get("content") or "").strip()
+                if value:
+                    return value
+    return None
+
+
 @lru_cache(maxsize=256)
 def _compiled(css: str) -> CSSSelector:
     return CSSSelector(css, translator="html")

@@ -15,7 +15,7 @@ from typing import Any
 from lxml import etree
 
 from .dates import parse_datetime
-from .html import meta_elements
+from .html import meta_content
 
 _META_KEYS = (
     "article:published_time",
@@ -41,16 +41,6 @@ def date_signal(doc: etree._Element, jsonld: dict[str, Any] | None, published: d
         if text and parse_datetime(text, default_tz=published.tzinfo) == published:
             return label + _zone_note(text)
     return "visible text (the site's time zone)"
-
-
-def meta_content(doc: etree._Element, key: str) -> str | None:
-    """Like ``sites.base.meta_content`` for one key (kept here: sites import this module)."""
-    for attr in ("property", "name", "itemprop"):
-        for el in meta_elements(doc, attr, key):
-            value = (el.get("content") or "").strip()
-            if value:
-                return value
-    return None
 
 
 def _zone_note(text: str) -> str:

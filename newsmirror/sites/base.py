@@ -17,7 +17,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from ..dates import parse_datetime
-from ..html import meta_elements, select
+from ..html import meta_content, select
 
 
 class NotAnArticle(Exception):
@@ -85,17 +85,6 @@ class SiteParser(Protocol):
 def first(doc: etree._Element, css: str) -> etree._Element | None:
     found = select(doc, css)
     return found[0] if found else None
-
-
-def meta_content(doc: etree._Element, *keys: str) -> str | None:
-    """Content of the first <meta property|name|itemprop=key> that has one."""
-    for key in keys:
-        for attr in ("property", "name", "itemprop"):
-            for el in meta_elements(doc, attr, key):
-                value = (el.get("content") or "").strip()
-                if value:
-                    return value
-    return None
 
 
 def _jsonld_objects(doc: etree._Element) -> Iterator[dict[str, Any]]:
