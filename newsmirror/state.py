@@ -275,15 +275,7 @@ class SeenStore:
 
     def __iter__(self) -> Iterator[SeenRecord]:
         """All records, ordered by (site, article_id), fetched in chunks so 100k rows stay cheap."""
-        with self._lock, self._errors():
-            cursor = self._conn.execute(ITER_SQL)
-        while True:
-            with self._lock, self._errors():
-                rows = cursor.fetchmany(1000)
-            if not rows:
-                return
-            for row in rows:
-                yield SeenRecord(*row)
+        return self.records()
 
     # -- writing -------------------------------------------------------------------------------
 
