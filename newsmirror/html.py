@@ -83,6 +83,21 @@ def choose_encoding(body: bytes, http_charset: str | None = None) -> str:
     return _codec(http_charset) or _codec(html_body_declared_encoding(body)) or _guess(body) or "utf-8"
 
 
+def reads_as_utf8(body: bytes, encoding: str | None = None) -> bool:
+    """Whether :func:`decode` would read ``body`` as UTF-8 without a BOM and without a single
+    replacement: then a UTF-8 parser (lexbor) can take the bytes as they are."""
+    if read_bom(body)[0]:
+        return False
+    if body.isascii():  # any ASCII-compatible label reads ASCII bytes the same
+        return _codec(choose_encoding(body, encoding)) not in _NOT_ASCII_COMPATIBLE
+    return _is_utf8(body)  # valid multi-byte UTF-8 is UTF-8 whatever the label (choose_encoding)
+
+
+_NOT_ASCII_COMPATIBLE = frozenset(
+    {"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "cp037", "cp500"}
+)
+
+
 def decodes_cleanly(body: bytes, encoding: str | None = None) -> bool:
     """Whether the charset :func:`decode` picks reads every byte (no U+FFFD of its making)."""
     chosen = choose_encoding(body, encoding)
@@ -122,7 +137,7 @@ def _utf8_fast(body: bytes) -> str | None:
 _parsers = threading.local()
 
 
-def _parser() -> lxml.html.HTMLParser:
+def html_parser() -> lxml.html.HTMLParser:
     """One parser per thread (lxml parsers are not thread-safe).  ``huge_tree`` lifts libxml2's
     10 MB text-node limit, which otherwise silently cuts a big page (a 20 MB inline script) short;
     DOWNLOAD_MAXSIZE bounds what reaches the parser."""
@@ -137,7 +152,7 @@ def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.Html
     text = decode(body, encoding)
     if not text.strip():
         raise ValueError("empty document")
-    root = lxml.html.document_fromstring(text, parser=_parser())
+    root = lxml.html.document_fromstring(text, parser=html_parser())
     fix_void_elements(root)
     return root
 

@@ -12,10 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from lxml import etree
-
 from .dates import parse_datetime
-from .html import meta_content
+from .document import PageDocument
 
 _META_KEYS = (
     "article:published_time",
@@ -28,15 +26,15 @@ _META_KEYS = (
 _PROBE = timezone(timedelta(hours=-11, minutes=-17))  # an offset no site uses: tells naive times
 
 
-def date_signal(doc: etree._Element, jsonld: dict[str, Any] | None, published: datetime) -> str:
+def date_signal(page: PageDocument, jsonld: dict[str, Any] | None, published: datetime) -> str:
     """``"meta article:published_time"``, ``"JSON-LD datePublished"``, ``"<time datetime>"`` or
     ``"visible text (the site's time zone)"``; a naive time gets ``" (no offset: ...)"``."""
     candidates: list[tuple[str, str | None]] = [
-        ("meta article:published_time", meta_content(doc, _META_KEYS[0]))
+        ("meta article:published_time", page.meta_content(_META_KEYS[0]))
     ]
     candidates.append(("JSON-LD datePublished", str((jsonld or {}).get("datePublished") or "") or None))
-    candidates += [(f"meta {key}", meta_content(doc, key)) for key in _META_KEYS[1:]]
-    candidates += [("<time datetime>", el.get("datetime")) for el in doc.iter("time") if el.get("datetime")]
+    candidates += [(f"meta {key}", page.meta_content(key)) for key in _META_KEYS[1:]]
+    candidates += [("<time datetime>", value) for value in page.time_datetimes()]
     for label, text in candidates:
         if text and parse_datetime(text, default_tz=published.tzinfo) == published:
             return label + _zone_note(text)

@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..dates import utc_iso_ms
-from ..html import decodes_cleanly, parse_html
+from ..document import PageDocument
+from ..html import decodes_cleanly
 from ..items import Article, Page
 from ..provenance import date_signal
 from .base import NotAnArticle, PageMeta, SiteParser, read_meta
@@ -38,21 +39,25 @@ def parser_for(key: str) -> SiteParser:
 def extract(page: Page, default_label: str | None = None) -> Article:
     """Parse a page into an Article, or raise :class:`NotAnArticle` with a one-line reason."""
     try:
-        doc = parse_html(page.body, page.encoding)
+        document = PageDocument(page.body, page.encoding)
     except ValueError as exc:  # empty body, undecodable bytes
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
-    meta = read_meta(doc, page.url)
+    meta = read_meta(document, page.url)
     meta.zone = page.timezone
     # A feed item's document is built by the crawl itself: a fetched or stored page that carries
     # one (a crafted page) must never pose as a feed item or a video and take over its post.
     parsers = (p for p in PARSERS if getattr(p, "feed_documents", False) == page.from_feed)
-    parser = next((p for p in parsers if p.matches(doc, meta, page.url)), None)
+    parser = next((p for p in parsers if p.matches(document, meta, page.url)), None)
     if parser is None:
         raise NotAnArticle("unreadable feed item document")
     if getattr(parser, "complete_pages_only", False) and b"</html" not in page.body[-4096:].lower():
         # lxml closes whatever a cut-off download left open: without this, a page truncated in
         # the middle of the text would parse as a shorter article and replace the complete post
         raise NotAnArticle("truncated page: the HTML does not end with </html>")
+    scopes: tuple[str, ...] = getattr(parser, "scopes", ())
+    doc = document.container(scopes) if scopes else None
+    if doc is None:
+        doc = document.lxml()
     fields = parser.parse(doc, meta, page.url)
     check_identity(parser, meta, page, fields)
     check_decoding(fields, page)
@@ -66,7 +71,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
     label = page.label or default_label or parser.default_label or label_fallback
     if not label.strip():  # author/tags/categories would be empty
         raise NotAnArticle("no source label (set `label` in the sources file, or --label)")
-    fields.setdefault("date_source", date_signal(doc, meta.jsonld, published))
+    fields.setdefault("date_source", date_signal(document, meta.jsonld, published))
     return Article(
         label=label,
         fetched_at=page.fetched_at,

@@ -17,7 +17,8 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from ..dates import parse_datetime
-from ..html import meta_content, select
+from ..document import PageDocument
+from ..html import select
 
 
 class NotAnArticle(Exception):
@@ -73,7 +74,9 @@ class SiteParser(Protocol):
     key: str
     default_label: str
 
-    def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool: ...
+    def matches(self, page: PageDocument, meta: PageMeta, url: str) -> bool:
+        """Whether this parser reads the page (``page.lxml()`` is its lxml tree, if needed)."""
+        ...
 
     def key_from_url(self, url: str) -> tuple[str, str] | None: ...
 
@@ -87,10 +90,10 @@ def first(doc: etree._Element, css: str) -> etree._Element | None:
     return found[0] if found else None
 
 
-def _jsonld_objects(doc: etree._Element) -> Iterator[dict[str, Any]]:
-    for script in doc.iterfind(".//script[@type='application/ld+json']"):
+def _jsonld_objects(page: PageDocument) -> Iterator[dict[str, Any]]:
+    for text in page.jsonld_texts():
         try:
-            data = json.loads(script.text or "")
+            data = json.loads(text)
         except ValueError:
             continue
         stack = data if isinstance(data, list) else [data]
@@ -109,33 +112,29 @@ def _is_article(obj: dict[str, Any]) -> bool:
     return any(isinstance(k, str) and k.endswith("Article") for k in kinds)
 
 
-def read_meta(doc: etree._Element, url: str) -> PageMeta:
-    jsonld = next((o for o in _jsonld_objects(doc) if _is_article(o)), None)
+def read_meta(page: PageDocument, url: str) -> PageMeta:
+    jsonld = next((o for o in _jsonld_objects(page) if _is_article(o)), None)
     canonicals = tuple(
-        dict.fromkeys(
-            urljoin(url, link.get("href").strip())
-            for link in doc.iterfind(".//link[@href]")
-            if (link.get("rel") or "").strip().lower() == "canonical" and link.get("href").strip()
-        )
+        dict.fromkeys(urljoin(url, href.strip()) for href in page.canonical_hrefs() if href.strip())
     )
     canonical = canonicals[0] if canonicals else None
-    og_url = meta_content(doc, "og:url")
+    og_url = page.meta_content("og:url")
     ld = jsonld or {}
     published = (
-        meta_content(doc, "article:published_time"),
+        page.meta_content("article:published_time"),
         str(ld.get("datePublished") or ""),
-        meta_content(doc, "datePublished", "pubdate", "date", "DC.date.issued", "og:article:published_time"),
+        page.meta_content("datePublished", "pubdate", "date", "DC.date.issued", "og:article:published_time"),
     )
     modified = (
-        meta_content(doc, "article:modified_time"),
+        page.meta_content("article:modified_time"),
         str(ld.get("dateModified") or ""),
-        meta_content(doc, "dateModified"),
+        page.meta_content("dateModified"),
     )
     return PageMeta(
         canonical=canonical,
         og_url=urljoin(url, og_url) if og_url else None,
-        og_title=meta_content(doc, "og:title"),
-        og_image=meta_content(doc, "og:image"),
+        og_title=page.meta_content("og:title"),
+        og_image=page.meta_content("og:image"),
         published_texts=tuple(t for t in published if t),
         modified_texts=tuple(t for t in modified if t),
         jsonld=jsonld,

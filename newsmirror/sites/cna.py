@@ -26,6 +26,7 @@ import lxml.html
 from lxml import etree
 
 from ..dates import TAIPEI, parse_datetime
+from ..document import PageDocument
 from ..html import inner_html, parse_fragment, select, select_within, text_of, tidy_whitespace, to_html
 from .base import NotAnArticle, PageMeta, first
 
@@ -62,7 +63,7 @@ class Layout:
     """The selectors of one layout era."""
 
     name: str
-    scope: str  # the article container: the selectors below that start with it search only inside it
+    scope: str  # the article container: every field selector below starts with it (searched inside it)
     marker: str  # CSS that matches pages of this era (tried newest era first)
     title: str
     published_text: str  # visible publication time, used when no machine-readable date exists
@@ -80,8 +81,8 @@ LAYOUTS: tuple[Layout, ...] = (
         scope="div.centralContent",
         marker="div.centralContent div.updatetime time[datetime]",
         title="div.centralContent h1",
-        published_text="div.updatetime time:nth-of-type(1)",
-        modified_text="div.updatetime time:nth-of-type(2)",
+        published_text="div.centralContent div.updatetime time:nth-of-type(1)",
+        modified_text="div.centralContent div.updatetime time:nth-of-type(2)",
         lead="div.centralContent div.fullPic, div.centralContent > div.media",
         body="div.centralContent div.paragraph",
         figure="figure, div.floatImg",
@@ -92,8 +93,8 @@ LAYOUTS: tuple[Layout, ...] = (
         scope="div.centralContent",
         marker="div.centralContent figure, div.centralContent h1 > span",
         title="div.centralContent h1",
-        published_text="div.updatetime span:nth-of-type(1)",
-        modified_text="div.updatetime span:nth-of-type(2)",
+        published_text="div.centralContent div.updatetime span:nth-of-type(1)",
+        modified_text="div.centralContent div.updatetime span:nth-of-type(2)",
         lead="div.centralContent div.fullPic, div.centralContent > div.media",
         body="div.centralContent div.paragraph",
         figure="figure, div.floatImg",
@@ -104,8 +105,8 @@ LAYOUTS: tuple[Layout, ...] = (
         scope="div.centralContent",
         marker="div.centralContent",
         title="div.centralContent h1",
-        published_text="div.updatetime span",
-        modified_text="div.updatetime span",
+        published_text="div.centralContent div.updatetime span",
+        modified_text="div.centralContent div.updatetime span",
         lead="div.centralContent div.fullPic",
         body="div.centralContent div.paragraph",
         figure="div.floatImg",
@@ -134,8 +135,10 @@ class CNAParser:
     default_label = DEFAULT_LABEL
     complete_pages_only = True  # every CNA page of every era ends with </html>
     ids_in_urls = True  # every article URL names its id: the requested URL is an identity claim
+    # every field is inside the article container: the parser needs an lxml tree of it only
+    scopes = tuple(dict.fromkeys(layout.scope for layout in LAYOUTS))
 
-    def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool:
+    def matches(self, page: PageDocument, meta: PageMeta, url: str) -> bool:
         for candidate in (meta.canonical, meta.og_url, url):
             if candidate and _CNA_HOST.match(candidate):
                 return True
@@ -184,13 +187,13 @@ class CNAParser:
         return title
 
     def published(self, doc: etree._Element, meta: PageMeta, layout: Layout) -> datetime:
-        value = meta.published(TAIPEI) or self._visible_time(doc, layout.published_text, "datetime")
+        value = meta.published(TAIPEI) or self._visible_time(doc, layout, layout.published_text)
         if value is None:
             raise NotAnArticle("no readable publication date on the page")
         return value
 
     def modified(self, doc: etree._Element, meta: PageMeta, layout: Layout) -> datetime | None:
-        return meta.modified(TAIPEI) or self._visible_time(doc, layout.modified_text, "datetime")
+        return meta.modified(TAIPEI) or self._visible_time(doc, layout, layout.modified_text)
 
     def body(self, doc: etree._Element, layout: Layout) -> str:
         blocks: list[str] = []
@@ -208,11 +211,11 @@ class CNAParser:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _visible_time(self, doc: etree._Element, css: str, attr: str) -> datetime | None:
-        el = first(doc, css)
+    def _visible_time(self, doc: etree._Element, layout: Layout, css: str) -> datetime | None:
+        el = _first(doc, layout, css)
         if el is None:
             return None
-        return parse_datetime(el.get(attr), TAIPEI) or parse_datetime(text_of(el), TAIPEI)
+        return parse_datetime(el.get("datetime"), TAIPEI) or parse_datetime(text_of(el), TAIPEI)
 
     def _children(self, container: etree._Element, layout: Layout) -> list[str]:
         out: list[str] = []

@@ -24,6 +24,7 @@ from lxml import etree
 
 from ..dates import parse_datetime
 from ..discovery import FeedItem
+from ..document import PageDocument
 from ..html import inner_html, parse_fragment
 from ..urlnorm import clean_url
 from .base import NotAnArticle, PageMeta
@@ -150,8 +151,8 @@ class FeedItemParser:
     default_label = ""
     feed_documents = True  # only for documents the crawl built from feed items (Page.from_feed)
 
-    def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool:
-        data = item_data(doc)
+    def matches(self, page: PageDocument, meta: PageMeta, url: str) -> bool:
+        data = item_data(page.lxml())
         return data is not None and not data.get("video_id")
 
     def key_from_url(self, url: str) -> tuple[str, str] | None:

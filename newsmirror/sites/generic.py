@@ -26,9 +26,10 @@ from urllib.parse import urljoin, urlsplit
 from lxml import etree
 
 from ..dates import parse_datetime, parse_visible_date, zone_for
-from ..html import inner_html, parse_fragment, select, text_of
+from ..document import PageDocument
+from ..html import inner_html, meta_content, parse_fragment, select, text_of
 from ..urlnorm import clean_url, identity_url
-from .base import NotAnArticle, PageMeta, meta_content
+from .base import NotAnArticle, PageMeta
 
 _TITLE_SEPARATOR = re.compile(r"\s*(?:\s[|｜\-–—_·:]\s|[|｜]|--|__|_)\s*")
 _TRAILING_SEPARATORS = re.compile(r"[\s|｜\-–—_·:]+$")
@@ -43,7 +44,7 @@ class GenericParser:
     key = "generic"
     default_label = ""  # filled from the site name
 
-    def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool:
+    def matches(self, page: PageDocument, meta: PageMeta, url: str) -> bool:
         return True
 
     def parse(self, doc: etree._Element, meta: PageMeta, url: str) -> dict[str, Any]:

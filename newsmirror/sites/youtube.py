@@ -14,6 +14,7 @@ from typing import Any
 
 from lxml import etree
 
+from ..document import PageDocument
 from .base import NotAnArticle, PageMeta
 from .feed import common_fields, item_data
 
@@ -46,8 +47,8 @@ class YouTubeParser:
     default_label = ""
     feed_documents = True  # only for documents the crawl built from feed items (Page.from_feed)
 
-    def matches(self, doc: etree._Element, meta: PageMeta, url: str) -> bool:
-        data = item_data(doc)
+    def matches(self, page: PageDocument, meta: PageMeta, url: str) -> bool:
+        data = item_data(page.lxml())
         return bool(data and data.get("video_id"))
 
     def key_from_url(self, url: str) -> tuple[str, str] | None:
