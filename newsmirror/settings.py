@@ -6,6 +6,8 @@
 Everything here can be overridden per run (``newsmirror ... -s NAME=VALUE`` or ``scrapy -s``).
 """
 
+from scrapy.settings import default_settings as _defaults
+
 from newsmirror import __version__
 
 BOT_NAME = "newsmirror"
@@ -20,12 +22,11 @@ ITEM_PIPELINES = {
     "newsmirror.pipelines.DedupePipeline": 300,
     "newsmirror.pipelines.WritePipeline": 400,
 }
-EXTENSIONS = {
-    "newsmirror.scrapy_parts.report.ReportExtension": 0,
-    # an HTTP server running Python code, on a port nobody asked for (and a traceback without a
-    # writable HOME): never on unless a user turns it on
-    "scrapy.extensions.remote_control.RemoteControl": None,
-}
+EXTENSIONS = {"newsmirror.scrapy_parts.report.ReportExtension": 0}
+# RemoteControl is an HTTP server running Python code, on a port nobody asked for (and a traceback
+# without a writable HOME): never on unless a user turns it on.  It is left out of the base list
+# rather than set to None in EXTENSIONS, which would import it (and aiohttp: 70 ms of start-up).
+EXTENSIONS_BASE = {k: v for k, v in _defaults.EXTENSIONS_BASE.items() if not k.endswith(".RemoteControl")}
 REMOTE_CONTROL_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # exponential backoff + Retry-After instead of immediate retries

@@ -96,7 +96,11 @@ def test_retry_after_and_exponential_backoff():
 def test_settings_limits_and_no_remote_control():
     assert project_settings.DOWNLOAD_MAXSIZE == 32 * 1024 * 1024
     assert project_settings.DOWNLOAD_WARNSIZE == 8 * 1024 * 1024
-    assert project_settings.EXTENSIONS["scrapy.extensions.remote_control.RemoteControl"] is None
+    from scrapy.settings import Settings
+
+    enabled = Settings(vars(project_settings)).get_component_priority_dict_with_base("EXTENSIONS")
+    assert not [k for k in enabled if "RemoteControl" in str(k)]  # not in the chain at all
+    assert "newsmirror.scrapy_parts.report.ReportExtension" in enabled
     assert project_settings.REMOTE_CONTROL_ENABLED is False and project_settings.TELNETCONSOLE_ENABLED is False
     assert project_settings.DOWNLOADER_MIDDLEWARES["scrapy.downloadermiddlewares.retry.RetryMiddleware"] is None
 
