@@ -91,20 +91,24 @@ class PageDocument:
             self._lxml = root
         return self._lxml
 
-    def container(self, scopes: tuple[str, ...]) -> lxml.html.HtmlElement | None:
+    def container(self, scopes: tuple[str, ...], furniture: str = "") -> lxml.html.HtmlElement | None:
         """An lxml document holding only the article container: the one element matching the
-        first of ``scopes`` that matches at all.  None (use the whole page) when that scope
-        matches several elements or none does."""
+        first of ``scopes`` that matches at all, without the blocks matching ``furniture``
+        (share bars, icons: never article content, and most of the container's bytes).  None
+        (use the whole page) when that scope matches several elements or none does."""
         for scope in scopes:
             found = self.tree.css(scope)
             if len(found) > 1:
                 return None
             if found:
-                return _lxml_of(found[0])
+                return _lxml_of(found[0], furniture)
         return None
 
 
-def _lxml_of(node: LexborNode) -> lxml.html.HtmlElement:
+def _lxml_of(node: LexborNode, furniture: str) -> lxml.html.HtmlElement:
+    if furniture:
+        for block in node.css(furniture):
+            block.decompose()
     root = lxml.html.document_fromstring(node.html or "", parser=html_parser())
     fix_void_elements(root)
     return root

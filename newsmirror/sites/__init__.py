@@ -55,7 +55,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
         # the middle of the text would parse as a shorter article and replace the complete post
         raise NotAnArticle("truncated page: the HTML does not end with </html>")
     scopes: tuple[str, ...] = getattr(parser, "scopes", ())
-    doc = document.container(scopes) if scopes else None
+    doc = document.container(scopes, getattr(parser, "furniture", "")) if scopes else None
     if doc is None:
         doc = document.lxml()
     fields = parser.parse(doc, meta, page.url)
