@@ -88,14 +88,20 @@ def reads_as_utf8(body: bytes, encoding: str | None = None) -> bool:
     replacement: then a UTF-8 parser (lexbor) can take the bytes as they are."""
     if read_bom(body)[0]:
         return False
-    if body.isascii():  # any ASCII-compatible label reads ASCII bytes the same
-        return _codec(choose_encoding(body, encoding)) not in _NOT_ASCII_COMPATIBLE
+    if body.isascii():  # an ASCII-compatible label reads ASCII bytes the same
+        return _ascii_compatible(choose_encoding(body, encoding))
     return _is_utf8(body)  # valid multi-byte UTF-8 is UTF-8 whatever the label (choose_encoding)
 
 
-_NOT_ASCII_COMPATIBLE = frozenset(
-    {"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be", "cp037", "cp500"}
-)
+@lru_cache(maxsize=64)
+def _ascii_compatible(name: str) -> bool:
+    """False for UTF-16/32 and the 7-bit stateful encodings (ISO-2022-*, UTF-7, HZ), which read
+    ASCII bytes as something else."""
+    probe = bytes(range(128)) + b"\x1b$B\x1b(B\x1b$)C\x0e\x0f~{~}+AGE-"  # shift sequences of each
+    try:
+        return probe.decode(resolve_encoding(name) or name, errors="replace") == probe.decode("ascii")
+    except LookupError:
+        return False
 
 
 def decodes_cleanly(body: bytes, encoding: str | None = None) -> bool:
