@@ -13,11 +13,15 @@ each part costs.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import lxml.html
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
 from .html import decode, fix_void_elements, html_parser, reads_as_utf8
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborNode
 
 _META_NAMES = ("property", "name", "itemprop")
 
