@@ -167,3 +167,10 @@ def test_a_run_longer_than_the_kept_entries_reports_every_page(tmp_path):
     # a second run: every post unchanged (no entries), the copies of one article skipped as before
     again = run_cli("reprocess", str(tmp_path / "in"), "-o", str(out), "-q", "--jobs", "1")
     assert f"0 new, 0 updated, {n} unchanged, {n} failed" in again.stderr
+
+
+def test_the_seen_store_page_cache_is_bounded(tmp_path):
+    from newsmirror.state import CACHE_KIB, SeenStore
+
+    with SeenStore(tmp_path / "state.sqlite") as store:
+        assert store._conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
