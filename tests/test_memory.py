@@ -174,3 +174,24 @@ def test_the_seen_store_page_cache_is_bounded(tmp_path):
 
     with SeenStore(tmp_path / "state.sqlite") as store:
         assert store._conn.execute("PRAGMA cache_size").fetchone()[0] == -CACHE_KIB
+
+
+def test_a_report_that_fails_while_streaming_leaves_no_half_written_file(tmp_path, monkeypatch):
+    rep, _ = long_report(3 * KEEP)
+    rep.spool_in(tmp_path / "gone")  # a folder that is not there: the system's temporary folder
+    rep.posts.append({"outcome": "new", "url": "u", "post": "p", "requested": "u", "final_url": "u"})
+    real = Spool.values
+
+    def failing(self, spilled_only=False):
+        for i, value in enumerate(real(self, spilled_only)):
+            if i == KEEP + 5:
+                raise OSError(5, "Input/output error")
+            yield value
+
+    monkeypatch.setattr(Spool, "values", failing)
+    runs = tmp_path / "runs"
+    assert not rep.write_json(runs / "r.json")
+    assert rep.write_error.startswith(f"cannot write the run report {runs / 'r.json'}: Input/output error")
+    assert os.listdir(runs) == [] and rep.exit_code == 1
+    monkeypatch.setattr(Spool, "values", real)
+    assert rep.write_json(runs / "r.json") and json.loads((runs / "r.json").read_bytes())["posts"][-1]["url"] == "u"
