@@ -73,7 +73,7 @@ def _failures() -> Spool[Failure]:
     return Spool(asdict, lambda value: Failure(**value))
 
 
-# The JSON report's keys, in order (readers and tests rely on it); the spooled ones are streamed.
+# The report's per-page lists: Spools, streamed into the JSON report (keys and order as before).
 _SPOOLED = ("failures", "skipped", "posts", "image_failures")
 
 
