@@ -101,7 +101,7 @@ class Spool(Generic[T]):
 
     def close(self) -> None:
         """Drop the temporary file (the entries on disk are gone; the kept ones stay)."""
-        if self._file is not None:
+        if getattr(self, "_file", None) is not None:
             self._file.close()
             self._file = None
             self._spilled = 0
