@@ -15,6 +15,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +46,16 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write to a temp file in the same folder, fsync, rename over ``path``, fsync the folder."""
+def atomic_write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
+    """Write to a temp file in the same folder, fsync, rename over ``path``, fsync the folder.
+    *data* may come in chunks (the run report streams its spooled entries)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.is_dir():  # os.replace would say "Is a directory" about our temp file's rename
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            fh.writelines([data] if isinstance(data, bytes | bytearray) else data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)

@@ -3,12 +3,18 @@
 It knows nothing of Scrapy's engine: :class:`newsmirror.scrapy_parts.report.ReportExtension`
 feeds it from signals, and spider errbacks call :meth:`RunReport.fail`, so every page ends up in
 exactly one bucket: new, updated, unchanged, skipped or failed.
+
+Memory stays flat however long the run: the summary is counters, and the entries the JSON
+report names one by one (posts, failures, skips, failed images) are :class:`~newsmirror.spool.Spool`
+lists, which keep the first few in memory and the rest in an anonymous temporary file;
+:meth:`RunReport.write_json` streams them into the report (temp file, then rename).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,6 +24,7 @@ from scrapy.exceptions import DropItem
 
 from .health import DISCOVERY, ENTRY, HealthMonitor
 from .progress import Progress
+from .spool import Spool
 
 OUTCOMES = ("new", "updated", "unchanged")
 LIST_LIMIT = 20  # runs up to this size name every post
@@ -62,17 +69,25 @@ class Failure:
     post: str = ""
 
 
+def _failures() -> Spool[Failure]:
+    return Spool(asdict, lambda value: Failure(**value))
+
+
+# The report's per-page lists: Spools, streamed into the JSON report (keys and order as before).
+_SPOOLED = ("failures", "skipped", "posts", "image_failures")
+
+
 @dataclass
 class RunReport:
     command: str = ""
     started_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys((*OUTCOMES, "skipped", "failed"), 0))
     discovered: int = 0
-    failures: list[Failure] = field(default_factory=list)
-    skipped: list[Failure] = field(default_factory=list)
-    posts: list[dict[str, str]] = field(default_factory=list)  # written (new/updated) posts
+    failures: Spool[Failure] = field(default_factory=_failures)
+    skipped: Spool[Failure] = field(default_factory=_failures)
+    posts: Spool[dict[str, str]] = field(default_factory=Spool)  # written (new/updated) posts
     images: dict[str, int] = field(default_factory=dict)  # --download-images: status -> count
-    image_failures: list[dict[str, str]] = field(default_factory=list)
+    image_failures: Spool[dict[str, str]] = field(default_factory=Spool)
     duration_s: float = 0.0
     expected: int | None = None  # total pages, when known up front (for progress)
 
@@ -186,9 +201,26 @@ class RunReport:
     def finish(self) -> None:
         self.duration_s = round(time.monotonic() - self._t0, 3)
 
-    def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data.pop("expected")
+    def spool_in(self, folder: Path) -> None:
+        """Put the entries past the first few in a temporary file in *folder* (the output's
+        ``.newsmirror``, beside the reports) rather than the system's temporary folder."""
+        for name in _SPOOLED:
+            getattr(self, name).folder = folder
+
+    def _fields(self) -> dict[str, Any]:
+        """The JSON report's top level; the spooled lists are left as Spools (streamed)."""
+        data: dict[str, Any] = {
+            "command": self.command,
+            "started_at": self.started_at,
+            "counts": dict(self.counts),
+            "discovered": self.discovered,
+            "failures": self.failures,
+            "skipped": self.skipped,
+            "posts": self.posts,
+            "images": dict(self.images),
+            "image_failures": self.image_failures,
+            "duration_s": self.duration_s,
+        }
         if not self.images:
             data.pop("images")
             data.pop("image_failures")
@@ -197,13 +229,35 @@ class RunReport:
         data["exit_code"] = self.exit_code
         return data
 
+    def to_json(self) -> dict[str, Any]:
+        """The whole report as one dict (every entry in memory: for tests and small runs; the
+        CLI writes it with :meth:`write_json`, which streams)."""
+        return {k: list(v.values()) if isinstance(v, Spool) else v for k, v in self._fields().items()}
+
+    def json_chunks(self) -> Iterator[bytes]:
+        """``json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\\n"``, byte for byte,
+        in pieces: one per spooled entry, so no copy of all of them is ever in memory."""
+        yield b"{"
+        for i, (key, value) in enumerate(self._fields().items()):
+            head = ("," if i else "") + "\n  " + json.dumps(key, ensure_ascii=False) + ": "
+            if not isinstance(value, Spool):
+                yield (head + _indented(value, "\n  ")).encode("utf-8")
+            elif not value:
+                yield (head + "[]").encode("utf-8")
+            else:
+                yield (head + "[").encode("utf-8")
+                for j, entry in enumerate(value.values()):
+                    yield (("," if j else "") + "\n    " + _indented(entry, "\n    ")).encode("utf-8")
+                yield b"\n  ]"
+        yield b"\n}\n"
+
     def write_json(self, path: Path) -> bool:
         """Write the report atomically; a full or read-only disk is one error line and a non-zero
         exit code, not a crash (the posts and seen-store rows written before stay valid)."""
-        from .atomic import atomic_write_text, describe_os_error
+        from .atomic import atomic_write_bytes, describe_os_error
 
         try:
-            atomic_write_text(path, json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n")
+            atomic_write_bytes(path, self.json_chunks())
         except OSError as exc:
             self.write_error = f"cannot write the run report {path}: {describe_os_error(exc)}"
             self._print(f"error: {self.write_error}")
@@ -225,3 +279,9 @@ class RunReport:
 
     def short_counts(self) -> str:
         return ", ".join(f"{v} {k}" for k, v in self.counts.items() if v)
+
+
+def _indented(value: Any, newline: str) -> str:
+    """*value* as ``json.dumps(indent=2)`` writes it nested: its line breaks carry the depth
+    (strings have none of their own: JSON escapes them)."""
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", newline)

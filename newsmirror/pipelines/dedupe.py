@@ -2,12 +2,15 @@
 
 The seen-store maps (site, article id) to the post path written before: a title edit, a changed
 publication time or a different URL form never makes a second post.  Within one run, a second
-copy of an article already handled (e.g. found in two feeds) is skipped.
+copy of an article already handled (e.g. found in two feeds) is skipped.  The articles handled
+in this run are kept in a private temporary SQLite database (:class:`HandledThisRun`), not in a
+dict: a run of a million pages keeps a bounded page cache in memory, not a million keys.
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,12 +29,57 @@ SAME_CAPTURE = timedelta(seconds=60)
 _DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-(?P<slug>.+)\.md$")
 
 
+HANDLED_CACHE_KIB = 1024  # page cache of the run's own table; the rest waits in its temp file
+
+
+class HandledThisRun:
+    """``(site, article_id) -> (origin, fetched_at)`` of the articles this run handled.
+
+    SQLite's empty file name is a private temporary database: it lives in a page cache of
+    ``HANDLED_CACHE_KIB`` and spills to an anonymous file past it, which SQLite deletes when the
+    connection closes (on Unix at once: a crash leaves nothing).  Never synced: it dies with the
+    run.  A primary-key lookup and an insert cost a few microseconds per article."""
+
+    def __init__(self) -> None:
+        self._conn = sqlite3.connect("", isolation_level=None, check_same_thread=False)
+        self._conn.execute(f"PRAGMA cache_size = -{HANDLED_CACHE_KIB}")
+        self._conn.execute("PRAGMA journal_mode = OFF")
+        self._conn.execute("PRAGMA synchronous = OFF")
+        self._conn.execute(
+            "CREATE TABLE handled (site TEXT, article_id TEXT, origin TEXT, fetched TEXT, "
+            "PRIMARY KEY (site, article_id)) WITHOUT ROWID"
+        )
+
+    def get(self, key: tuple[str, str]) -> tuple[str, datetime | None] | None:
+        row = self._conn.execute(
+            "SELECT origin, fetched FROM handled WHERE site = ? AND article_id = ?", key
+        ).fetchone()
+        if row is None:
+            return None
+        return row[0], datetime.fromisoformat(row[1]) if row[1] else None
+
+    def put(self, key: tuple[str, str], origin: str, fetched: datetime | None) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO handled (site, article_id, origin, fetched) VALUES (?, ?, ?, ?)",
+            (*key, origin, fetched.isoformat() if fetched else None),
+        )
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and len(key) == 2 and self.get(key) is not None
+
+    def __len__(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM handled").fetchone()[0])
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 class DedupePipeline:
     def __init__(self, store: SeenStore, output: Path, filename_style: str = "id") -> None:
         self.store = store
         self.output = output
         self.filename_style = filename_style
-        self.seen_this_run: dict[tuple[str, str], tuple[str, datetime | None]] = {}
+        self.seen_this_run = HandledThisRun()
         self._by_slug: dict[str, str] | None = None
 
     @classmethod
@@ -44,9 +92,10 @@ class DedupePipeline:
             return item
         key = (item.site, item.article_id)
         fetched = to_ms(item.fetched_at) if item.fetched_at else None
-        if key in self.seen_this_run:
+        handled = self.seen_this_run.get(key)
+        if handled is not None:
             # e.g. two captures in one WARC: the newer one wins, whatever the reading order
-            origin, earlier = self.seen_this_run[key]
+            origin, earlier = handled
             if not (fetched and earlier and fetched > earlier):
                 raise PageSkipped(f"same article as {origin} already handled in this run")
         record = self.store.get(*key)
@@ -56,9 +105,12 @@ class DedupePipeline:
                 f"older capture ({utc_iso_ms(fetched)}) than the one {record.post_path} was made from "
                 f"({record.fetched_at})"
             )
-        self.seen_this_run[key] = (item.origin or item.url, fetched)
+        self.seen_this_run.put(key, item.origin or item.url, fetched)
         item.post_path = record.post_path if record else self.new_path(item)
         return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.seen_this_run.close()
 
     def new_path(self, article: Article) -> str:
         if self.filename_style == "id":

@@ -15,7 +15,7 @@ from scrapy import signals
 
 from ..items import Article
 from ..report import OUTCOMES, PageFailed, PageSkipped, PageUnchanged, RunReport
-from ..runtime import Runtime
+from ..runtime import STATE_DIR, Runtime
 
 _TAG = re.compile(r"<[^>]*>")
 
@@ -65,7 +65,11 @@ class ReportExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ReportExtension:
-        ext = cls(Runtime.of(crawler).report)
+        runtime = Runtime.of(crawler)
+        ext = cls(runtime.report)
+        # the report's entries past the first few wait on disk, beside the reports (nothing
+        # there has a name: a crash leaves no file)
+        runtime.report.spool_in(runtime.output / STATE_DIR)
         if crawler.settings.get("LOG_LEVEL") == "WARNING":
             quiet_repeated_warnings()
         crawler.signals.connect(ext.item_scraped, signal=signals.item_scraped)
