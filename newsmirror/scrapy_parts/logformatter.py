@@ -27,6 +27,9 @@ class QuietDropLogFormatter(LogFormatter):
     def scraped(self, item: Any, response: Any, spider: Any) -> Any:
         return super().scraped(item, response, spider) if self.debug else None
 
+    def crawled(self, request: Any, response: Any, spider: Any) -> Any:
+        return super().crawled(request, response, spider) if self.debug else None
+
     def dropped(self, item: Any, exception: BaseException, response: Any, spider: Any) -> Any:
         if not self.debug:
             return None
