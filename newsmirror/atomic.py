@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import itertools
 import os
 import re
 import socket
@@ -21,6 +22,7 @@ from typing import Any
 
 STALE_TEMP_S = 600  # a temp file of another host (or an older name) untouched this long is dead
 _HOST = re.sub(r"[^A-Za-z0-9_-]", "_", socket.gethostname())[:40] or "host"
+_STAGED = itertools.count()  # stage_bytes' temp file names
 _OWNER = re.compile(r"\.(?P<host>[A-Za-z0-9_-]+)-(?P<pid>\d+)\.[^.]+\.tmp$")
 
 # Short words for the errors a full, read-only or locked-down disk gives (the strerror is kept).
@@ -70,15 +72,30 @@ def atomic_write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
 def stage_bytes(path: Path, data: bytes) -> Path:
     """The first half of :func:`atomic_write_bytes`, for writers that make many files durable
     at once (pipelines/write.py): ``data`` in a temp file beside ``path`` (named so that
-    ``remove_orphan_temp_files`` knows it), not yet synced or renamed."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.is_dir():
+    ``remove_orphan_temp_files`` knows it), not yet synced or renamed.  Cheaper per file than
+    ``mkstemp``: a counter instead of random letters (``O_EXCL`` still refuses a name taken) and
+    the folder made only when it is missing."""
+    folder = os.path.dirname(path)
+    name = os.path.basename(path)
+    if os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{_HOST}-{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _attempt in range(100):
+        tmp = os.path.join(folder, f".{name}.{_HOST}-{os.getpid()}.{next(_STAGED):x}s.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o600)
+        except FileExistsError:
+            continue
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+            fd = os.open(tmp, flags, 0o600)
+        break
+    else:
+        raise FileExistsError(errno.EEXIST, "no free temp file name", str(path))
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-        os.chmod(tmp, 0o644)
+            os.fchmod(fh.fileno(), 0o644)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

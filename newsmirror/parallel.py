@@ -27,6 +27,7 @@ from .health import EMPTY, PARSE
 from .items import Article, Page
 from .report import PageFailed
 from .sites import NotAnArticle, extract
+from .writer import prerender
 
 IN_FLIGHT_PER_JOB = 2  # chunks queued per worker: enough to hide the hand-over, little memory
 
@@ -86,13 +87,18 @@ def _init_worker() -> None:
 Done = Callable[[Article | None, BaseException | None], None]
 
 
-def extract_chunk(pages: list[Page], label: str | None) -> list[tuple[Article | None, BaseException | None]]:
-    """What a worker process does with a few pages: extract, then clean (both pure CPU); a
-    page's error is its result, not the chunk's."""
+def extract_chunk(
+    pages: list[Page], label: str | None, body_format: str | None = None
+) -> list[tuple[Article | None, BaseException | None]]:
+    """What a worker process does with a few pages: extract, clean and (with a ``body_format``)
+    render the post, all pure CPU; a page's error is its result, not the chunk's."""
     out: list[tuple[Article | None, BaseException | None]] = []
     for page in pages:
         try:
-            out.append((extract_and_clean(page, label), None))
+            article = extract_and_clean(page, label)
+            if body_format is not None:
+                prerender(article, body_format)
+            out.append((article, None))
         except Exception as exc:  # noqa: BLE001 - handed back to the page's own pipeline chain
             out.append((None, exc))
     return out
@@ -114,9 +120,10 @@ class ExtractPool:
     CHUNK_WAIT = 0.002
 
     def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
-                 call_later: Callable[..., Any]) -> None:
+                 call_later: Callable[..., Any], body_format: str | None = None) -> None:
         self.jobs = jobs
         self.label = label
+        self.body_format = body_format  # the workers render the post too (writer.post_bytes)
         self.deliver = deliver
         self.call_later = call_later
         self._executor: ProcessPoolExecutor | None = None
@@ -156,7 +163,8 @@ class ExtractPool:
             return
         chunk, self._queued = self._queued, []
         try:
-            future = self._pool().submit(extract_chunk, [page for page, _ in chunk], self.label)
+            pages = [page for page, _ in chunk]
+            future = self._pool().submit(extract_chunk, pages, self.label, self.body_format)
         except Exception as exc:  # noqa: BLE001 - a broken pool: every page of the chunk fails
             future = Future()
             future.set_exception(exc)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import xxhash
 from scrapy import signals
 
 from .items import Page
@@ -117,11 +118,14 @@ class Runtime:
     def input_key(self, page: Page) -> str:
         """Identifies an input *and* everything that shapes its post: the page's URL, label,
         declared encoding and bytes, this newsmirror's code, the output libraries' versions and
-        the output options."""
+        the output options.  XXH3-128, not SHA-256: the skip stage hashes every page's bytes
+        (~180 KiB) on the one reactor thread, 0.004 ms instead of 0.13.  A key only names an
+        input (a chance collision, 2^-128, would keep an old post; a post is still checked
+        against its SHA-256 ``content_hash``)."""
         if not self._fingerprint:
             images = ("download_images",) if self.download_images else ()  # other post bytes
             self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format, *images)
-        digest = hashlib.sha256(self._fingerprint.encode())
+        digest = xxhash.xxh3_128(self._fingerprint.encode())
         for part in (page.url, page.label or "", page.encoding or ""):
             digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
         digest.update(page.body)

@@ -28,6 +28,7 @@ escapes, so python-frontmatter (PyYAML) -- and Jekyll -- read back exactly the i
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from datetime import datetime
@@ -61,6 +62,9 @@ _YAML_ESCAPES = {
 _NEEDS_ESCAPE = re.compile(r'[\\"\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]')
 _PLAIN_START = re.compile(r"^[-?:,\[\]{}#&*!|>'\"%@`\s]")
 _FLOW_UNSAFE = re.compile(r"[,\[\]{}]")
+# An http(s) URL of these characters is a plain block scalar YAML reads back as itself (no
+# space, so no ": " or " #"; "h" starts no implicit type): no YAML parse per post for `from:`.
+_PLAIN_URL = re.compile(r"https?://[A-Za-z0-9._~:/?&=%+-]*")
 
 
 def yaml_quoted(value: str) -> str:
@@ -88,6 +92,8 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when availabl
 
 @lru_cache(maxsize=4096)  # labels repeat in every post of a source
 def _plain_is_safe(value: str, flow: bool) -> bool:
+    if not flow and _PLAIN_URL.fullmatch(value) and not value.endswith(":"):
+        return True
     if not value or value != value.strip() or _NEEDS_ESCAPE.search(value) or _PLAIN_START.match(value):
         return False
     if ": " in value or " #" in value or value.endswith(":") or (flow and _FLOW_UNSAFE.search(value)):
@@ -146,6 +152,40 @@ def render_post(article: Article, body_format: str = "html") -> str:
         return head + body_to_markdown(article.body_html) + "\n"
     body = article.body_html.replace("\n", " ")
     return head + f"<div>\n{body}\n</div>\n"
+
+
+# An instance attribute, not a field (feed exports never show it), kept by pickle: a worker
+# process renders the post (pure CPU) and the single writer only compares and writes its bytes.
+_RENDERED = "_newsmirror_rendered"
+
+
+def _render_inputs(article: Article) -> tuple[object, ...]:
+    """Every field render_post reads."""
+    return (article.title, article.published, article.author, article.label, article.url, article.body_html)
+
+
+def prerender(article: Article, body_format: str = "html") -> None:
+    """Render the post now and keep its bytes and SHA-256 on the article (see post_bytes).  A
+    render that fails keeps nothing: the writer renders again and meets the error itself."""
+    try:
+        data = render_post(article, body_format).encode("utf-8")
+    except Exception:  # noqa: BLE001 - reported where the post is written, as without a worker
+        return
+    kept = (body_format, _render_inputs(article), data, hashlib.sha256(data).hexdigest())
+    setattr(article, _RENDERED, kept)
+
+
+def post_bytes(article: Article, body_format: str = "html") -> tuple[bytes, str]:
+    """The post's UTF-8 bytes and their SHA-256 hex digest: what :func:`prerender` kept, if
+    every field it read is still the very same object (pickle keeps that identity; a later
+    stage that rewrote the body, e.g. --download-images, set a new one), else rendered now."""
+    kept = article.__dict__.pop(_RENDERED, None)
+    if kept is not None:
+        fmt, inputs, data, digest = kept
+        if fmt == body_format and all(a is b for a, b in zip(inputs, _render_inputs(article), strict=True)):
+            return data, digest
+    data = render_post(article, body_format).encode("utf-8")
+    return data, hashlib.sha256(data).hexdigest()
 
 
 def slug_for(article: Article) -> str:

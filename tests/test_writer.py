@@ -147,3 +147,30 @@ def test_no_raw_html_from_text_in_the_link_line_or_markdown_body():
     assert "公式 &lt;script&gt;alert(1)&lt;/script&gt; 結束" in md and "<script>" not in md
     assert 'title="a&quot; onload=&quot;alert(1)"' in md
     assert frontmatter.loads(md)["title"] == "新聞 <img src=x onerror=alert(1)> &amp; A&B"
+
+
+@settings(max_examples=500, deadline=None)
+@given(tail=st.text(alphabet="abcyntfoXYZ09._~:/?&=%+-#[]{}, ", max_size=30),
+       scheme=st.sampled_from(["http", "https"]))
+def test_urls_written_plain_read_back_exactly(tail, scheme):
+    # the `from:` line skips the YAML parse for plain URLs: what it writes must read back as the URL
+    url = f"{scheme}://{tail}"
+    post = frontmatter.loads(render_post(make(url=url)))
+    assert post["from"] == url
+
+
+def test_a_post_rendered_in_a_worker_is_used_only_while_its_fields_are_the_same_objects():
+    import pickle
+
+    from newsmirror.writer import post_bytes, prerender
+
+    article = make(body="<p>one</p>")
+    prerender(article)
+    article = pickle.loads(pickle.dumps(article))  # as it comes back from a worker process
+    data, digest = post_bytes(article)
+    assert data == render_post(article).encode("utf-8") and len(digest) == 64
+    prerender(article)
+    article.body_html = "<p>two</p>"  # a later stage rewrote the body (--download-images)
+    assert b"<p>two</p>" in post_bytes(article)[0]
+    prerender(article)  # rendered as html, written as markdown: rendered again
+    assert post_bytes(article, "markdown")[0] == render_post(article, "markdown").encode("utf-8")

@@ -21,8 +21,10 @@ PARSE_THREADS = 2  # the machines this runs on are small; more threads only figh
 
 
 class ExtractPipeline:
-    def __init__(self, label: str | None = None, threaded: bool = False, jobs: int = 1) -> None:
+    def __init__(self, label: str | None = None, threaded: bool = False, jobs: int = 1,
+                 body_format: str | None = None) -> None:
         self.label = label
+        self.body_format = body_format  # given: the pool's workers render the post too
         self.threaded = threaded
         self.jobs = jobs
         self._pool: Any = None
@@ -33,7 +35,8 @@ class ExtractPipeline:
     def from_crawler(cls, crawler: Any) -> ExtractPipeline:
         threaded = crawler.settings.getbool("NEWSMIRROR_PARSE_IN_THREAD", True)
         jobs = crawler.settings.getint("NEWSMIRROR_JOBS", 0) or default_jobs()
-        pipe = cls(Runtime.of(crawler).label, threaded=threaded, jobs=jobs)
+        runtime = Runtime.of(crawler)
+        pipe = cls(runtime.label, threaded=threaded, jobs=jobs, body_format=runtime.body_format)
         pipe._crawler = crawler
         return pipe
 
@@ -41,7 +44,9 @@ class ExtractPipeline:
         if self.jobs > 1:
             from twisted.internet import reactor
 
-            self._processes = ExtractPool(self.jobs, self.label, reactor.callFromThread, reactor.callLater)
+            self._processes = ExtractPool(
+                self.jobs, self.label, reactor.callFromThread, reactor.callLater, self.body_format
+            )
             if self._crawler is not None:
                 register(self._crawler, self._processes)
         elif self.threaded:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import hashlib
 import logging
 import os
 import sys
@@ -36,7 +35,7 @@ from ..items import Article
 from ..report import PageFailed
 from ..runtime import Runtime
 from ..state import SeenRecord, SeenStore, StateError, iso_utc, latest
-from ..writer import render_post
+from ..writer import post_bytes
 
 __all__ = ["WritePipeline"]
 
@@ -97,7 +96,7 @@ class WritePipeline:
         a folder) is a failed page with one line naming the post; the seen-store is not advanced."""
         if not isinstance(item, Article):
             return item
-        data = render_post(item, self.body_format).encode("utf-8")
+        data, digest = post_bytes(item, self.body_format)  # often rendered by an extraction worker
         path = self.output / item.post_path
         try:
             if path in self._staged_data:  # written earlier in this batch, not renamed yet
@@ -131,7 +130,7 @@ class WritePipeline:
         if not self.dry_run:
             try:
                 self._begin_batch()
-                self._remember(item, data, record)
+                self._remember(item, digest, record)
             except StateError as exc:
                 # the post is on disk (the next run finds it by name), but not remembered
                 reason = f"wrote {item.post_path} but could not record it: {exc}"
@@ -177,8 +176,7 @@ class WritePipeline:
         if transaction is not None:
             transaction.__exit__(None, None, None)
 
-    def _remember(self, item: Article, data: bytes, record: SeenRecord | None) -> None:
-        digest = hashlib.sha256(data).hexdigest()
+    def _remember(self, item: Article, digest: str, record: SeenRecord | None) -> None:
         iso = [utc_iso_ms(t) if t else None for t in (item.modified, item.hint_modified, item.fetched_at)]
         # never go back in time: the newest modification known (the page's own, one a feed or
         # sitemap announced, or the record's), so the next crawl refetches only for a newer one;

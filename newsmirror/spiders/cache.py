@@ -6,6 +6,7 @@ the pipelines, so reprocessing thousands of cached pages costs parsing and writi
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,10 @@ class CacheSpider(NewsSpider):
                 self.report_failure(str(path), _reason(exc))
         await pages_done(getattr(self, "crawler", None))
 
+    def _file_uri(self, origin: str) -> str:
+        folders = self.__dict__.setdefault("_resolved_folders", {})
+        return _resolved_uri(origin, folders)
+
     def to_page(self, record: StoredPage | StoreError) -> Page | None:
         if isinstance(record, StoreError):
             self.report_failure(record.origin, record.reason)
@@ -63,13 +68,25 @@ class CacheSpider(NewsSpider):
             return None
         encoding = http_content_type_encoding(content_type)
         return Page(
-            url=record.url or Path(record.origin).resolve().as_uri(),
+            url=record.url or self._file_uri(record.origin),
             body=record.body,
             encoding=encoding,
             origin=record.origin,
             fetched_at=record.fetched_at,
             label=self.label,
         )
+
+
+def _resolved_uri(origin: str, folders: dict[str, str]) -> str:
+    """``Path(origin).resolve().as_uri()``, with each folder resolved once per run (a resolve
+    walks every component of the path): only a file that is itself a symlink is resolved whole."""
+    folder, name = os.path.split(origin)
+    if not name or name in (".", "..") or os.path.islink(origin):
+        return Path(origin).resolve().as_uri()
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = str(Path(folder or ".").resolve())
+    return Path(real, name).as_uri()
 
 
 def _paths(value: str | Path | Iterable[str | Path] | None) -> list[str | Path]:

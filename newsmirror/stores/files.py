@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -11,8 +12,9 @@ from newsmirror.stores import StoredPage, StoreError
 def read_html_file(path: Path) -> StoredPage | StoreError:
     """A file knows no URL, status or headers; its mtime is the best guess at when it was fetched."""
     try:
-        body = path.read_bytes()
-        mtime = path.stat().st_mtime
+        with open(path, "rb") as fh:  # one open: its fstat gives the mtime
+            mtime = os.fstat(fh.fileno()).st_mtime
+            body = fh.read()
     except OSError as exc:
         return StoreError(str(path), f"cannot read file: {exc.strerror or exc}")
     return StoredPage(
