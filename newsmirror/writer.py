@@ -82,6 +82,8 @@ def yaml_quoted(value: str) -> str:
 
 def yaml_scalar(value: str, flow: bool = False) -> str:
     """Plain scalar when YAML reads it back unchanged (the sample's bytes), else double-quoted."""
+    if not flow and _PLAIN_URL.fullmatch(value) and not value.endswith(":"):
+        return value  # every post's URL: decided without YAML, and not kept in the cache below
     if _plain_is_safe(value, flow):
         return value
     return yaml_quoted(value)
@@ -92,8 +94,6 @@ _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when availabl
 
 @lru_cache(maxsize=4096)  # labels repeat in every post of a source
 def _plain_is_safe(value: str, flow: bool) -> bool:
-    if not flow and _PLAIN_URL.fullmatch(value) and not value.endswith(":"):
-        return True
     if not value or value != value.strip() or _NEEDS_ESCAPE.search(value) or _PLAIN_START.match(value):
         return False
     if ": " in value or " #" in value or value.endswith(":") or (flow and _FLOW_UNSAFE.search(value)):
