@@ -10,6 +10,7 @@ Feeds and sitemaps announce an article under many URLs (``?utm_source=rss``, Fee
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 __all__ = ["clean_url", "identity_url"]
@@ -52,6 +53,7 @@ def clean_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, safe="/:@!$'()*+,;"), ""))
 
 
+@lru_cache(maxsize=2048)  # a crawl asks for one article's URLs several times (announce, skip, alias)
 def identity_url(url: str) -> str:
     """:func:`clean_url`, then http and https alike, ``www.``/``m.``/``amp.`` hosts alike, no
     trailing slash, percent-encoding normalised: one string for every form of one article."""
