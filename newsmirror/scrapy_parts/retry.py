@@ -50,20 +50,22 @@ class BackoffRetryMiddleware(RetryMiddleware):
                 delay = max(delay, asked)
         return min(delay, self.cap)
 
-    def _later(self, result: Any, delay: float) -> Any:
-        if not isinstance(result, Request) or delay <= 0:
-            return result
-        from twisted.internet import reactor  # the one Scrapy installed; never at import time
+    async def _later(self, result: Any, delay: float) -> Any:
+        if isinstance(result, Request) and delay > 0:
+            from scrapy.utils.defer import maybe_deferred_to_future
+            from twisted.internet import reactor  # the one Scrapy installed; never at import time
 
-        return deferLater(reactor, delay, lambda: result)
+            await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
+        return result
 
-    def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
+    # coroutines, not Deferreds: Scrapy deprecates a middleware method returning a Deferred
+    async def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
         result = super().process_response(request, response)
-        return self._later(result, self.delay_for(request, response))
+        return await self._later(result, self.delay_for(request, response))
 
-    def process_exception(self, request: Request, exception: Exception) -> Any:  # type: ignore[override]
+    async def process_exception(self, request: Request, exception: Exception) -> Any:  # type: ignore[override]
         result = super().process_exception(request, exception)
-        return self._later(result, self.delay_for(request)) if result is not None else None
+        return await self._later(result, self.delay_for(request)) if result is not None else None
 
 
 __all__ = ["BackoffRetryMiddleware", "retry_after_seconds"]
