@@ -2,28 +2,39 @@
 
 lexbor (selectolax) is an HTML5 parser -- the tree a browser builds -- and parses these pages
 ~3x faster than libxml2.  The page-level readers (meta tags, JSON-LD, canonical links,
-``<time datetime>``) and the search for the article container run on its tree.  The site
-parsers' field selectors, the figure builder and the serializer work on lxml's
-element/text/tail model, so a parser that names its article container (``scopes``) gets an lxml
-tree of *that container only* (a tenth of the page, re-parsed from lexbor's serialization),
-and any other parser a full lxml tree, parsed on first use.  See bench/README.md for what
-each part costs.
+``<time datetime>``) run on its tree, and it tells whether the page has exactly one article
+container.  The site parsers' field selectors, the figure builder and the serializer work on
+lxml's element/text/tail model, and on *libxml2's* reading of the markup: where a page's markup
+is broken (an unclosed ``<strong>``, ``<a name=x/>``, ``<div/>``), HTML5 and libxml2 build
+different trees, and a parser that reads the block's direct children would lose paragraphs on
+an HTML5 tree.  So a parser that names its article container (``scopes``) gets libxml2's parse
+of the page *from the container's start tag on* (the last quarter of a CNA page), and any other
+parser a full libxml2 tree, parsed on first use.  See
+bench/README.md for what each part costs.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from functools import lru_cache
+from typing import AnyStr
 
 import lxml.html
 from selectolax.lexbor import LexborHTMLParser
 
-from .html import decode, fix_void_elements, html_parser, reads_as_utf8
-
-if TYPE_CHECKING:
-    from selectolax.lexbor import LexborNode
+from .html import (
+    containers_of,
+    decode,
+    fix_void_elements,
+    html_parser,
+    known_containers,
+    reads_as_utf8,
+    utf8_html_parser,
+)
 
 _META_NAMES = ("property", "name", "itemprop")
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 class PageDocument:
@@ -32,8 +43,11 @@ class PageDocument:
     def __init__(self, body: bytes | str, encoding: str | None = None) -> None:
         self._body = body
         self._encoding = encoding
-        if isinstance(body, bytes) and reads_as_utf8(body, encoding):
-            source: bytes | str = body  # lexbor reads UTF-8 bytes as they are: no decode, no copy
+        self._text: str | None = None
+        # UTF-8 bytes go to lexbor (and libxml2, for the container) as they are: no decode, no copy
+        self._utf8 = isinstance(body, bytes) and reads_as_utf8(body, encoding)
+        if self._utf8:
+            source: bytes | str = body
             empty = not body.strip()
         else:
             source = self._text = decode(body, encoding)
@@ -65,11 +79,13 @@ class PageDocument:
         return None
 
     def jsonld_texts(self) -> Iterator[str]:
+        """The text of every ``<script type="application/ld+json">``."""
         for node in self.tree.css("script"):
             if node.attributes.get("type") == "application/ld+json":
                 yield node.text(deep=True) or ""
 
     def canonical_hrefs(self) -> Iterator[str]:
+        """The href of every ``<link rel=canonical>``, in page order."""
         for node in self.tree.css("link"):
             attrs = node.attributes
             href = attrs.get("href")
@@ -77,6 +93,7 @@ class PageDocument:
                 yield href
 
     def time_datetimes(self) -> Iterator[str]:
+        """The datetime attribute of every ``<time>`` that has one."""
         for node in self.tree.css("time"):
             value = node.attributes.get("datetime")
             if value:
@@ -84,36 +101,95 @@ class PageDocument:
 
     # -- lxml trees ---------------------------------------------------------------------------
 
+    def text(self) -> str:
+        """The decoded page (:func:`html.decode`), made once."""
+        if self._text is None:
+            self._text = decode(self._body, self._encoding)
+        return self._text
+
     def lxml(self) -> lxml.html.HtmlElement:
         """The whole page as an lxml tree (libxml2's parse of the decoded text), made once."""
         if self._lxml is None:
-            text = getattr(self, "_text", None)
-            if text is None:
-                text = self._text = decode(self._body, self._encoding)
-            root = lxml.html.document_fromstring(text, parser=html_parser())
-            fix_void_elements(root)
-            self._lxml = root
+            self._lxml = _libxml2(self.text())
         return self._lxml
 
-    def container(self, scopes: tuple[str, ...], furniture: str = "") -> lxml.html.HtmlElement | None:
-        """An lxml document holding only the article container: the one element matching the
-        first of ``scopes`` that matches at all, without the blocks matching ``furniture``
-        (share bars, icons: never article content, and most of the container's bytes).  None
-        (use the whole page) when that scope matches several elements or none does."""
+    def container(self, scopes: tuple[str, ...]) -> lxml.html.HtmlElement | None:
+        """libxml2's tree of the page from the article container's start tag on: the
+        container is the one element matching the first of ``scopes`` found in the page.
+        Up to the container, libxml2's tree of the page only holds elements that are open
+        there, so the container's own tree is the one a whole-page parse builds.  None (use
+        the whole page) when that scope matches several elements, or none matches, or a scope
+        is not of the ``tag.class`` form this can find in the source."""
         for scope in scopes:
-            found = self.tree.css(scope)
-            if len(found) > 1:
+            seen = len(self.tree.css(scope))  # what a browser sees: not a start tag in a comment
+            if seen > 1:
                 return None
-            if found:
-                return _lxml_of(found[0], furniture)
+            if not seen:
+                continue
+            tag = _start_tag(scope)
+            root = self._from_start_tag(scope, *tag) if tag is not None else None
+            if root is not None:
+                found = containers_of(root, scope)
+                if len(found) != 1:
+                    return None  # several: the fields are searched in the whole page
+                fix_void_elements(root)
+                return root
+            return None
         return None
 
+    def _from_start_tag(self, scope: str, pattern: re.Pattern[bytes], name: str,
+                        text_pattern: re.Pattern[str]) -> lxml.html.HtmlElement | None:
+        """libxml2's parse from the first start tag of ``scope`` on, or None if there is none.
+        When the class name occurs once in the whole page and the tree starts with an element
+        of that class, that element is the one container (no tree search needed)."""
+        body = self._body
+        if self._utf8 and isinstance(body, bytes):  # libxml2 turns CR LF and CR into LF itself
+            key = name.encode()
+            at = _find_start_tag(body, key, pattern)
+            if at < 0:
+                return None
+            root = lxml.html.document_fromstring(body[at:], parser=utf8_html_parser())
+            once = body.count(key) == 1
+        else:
+            text = self.text()
+            at = _find_start_tag(text, name, text_pattern)
+            if at < 0:
+                return None
+            root = lxml.html.document_fromstring(text[at:], parser=html_parser())
+            once = text.count(name) == 1
+        top = root.find("body/*")
+        if once and top is not None and name in (top.get("class") or "").split():
+            known_containers(root, scope, [top])
+        return root
 
-def _lxml_of(node: LexborNode, furniture: str) -> lxml.html.HtmlElement:
-    if furniture:
-        for block in node.css(furniture):
-            block.decompose()
-    root = lxml.html.document_fromstring(node.html or "", parser=html_parser())
+
+def _find_start_tag(source: AnyStr, name: AnyStr, start_tag: re.Pattern[AnyStr]) -> int:
+    """Where the first start tag matching ``start_tag`` begins, found from the class name
+    (a plain substring search) rather than by trying the pattern at every ``<``; -1 if none."""
+    lt = "<" if isinstance(source, str) else b"<"
+    at = source.find(name)
+    while at >= 0:
+        tag_start = source.rfind(lt, 0, at)
+        if tag_start >= 0 and start_tag.match(source, tag_start, at + len(name) + 1):
+            return tag_start
+        at = source.find(name, at + 1)
+    return -1
+
+
+@lru_cache(maxsize=16)
+def _start_tag(scope: str) -> tuple[re.Pattern[bytes], str, re.Pattern[str]] | None:
+    """The class name of a ``tag.class`` scope and patterns matching its start tag up to just
+    after the class name (any attribute order, quoting and case of tag and attribute names)."""
+    m = re.fullmatch(r"([a-z][a-z0-9]*)\.([A-Za-z_][\w-]*)", scope)
+    if m is None:
+        return None
+    tag, cls = m.groups()
+    source = rf"""<(?i:{tag})\b[^>]*?\b(?i:class)\s*=\s*["']?[^"'>]*?(?<![\w-]){cls}(?![\w-])"""
+    return re.compile(source.encode()), cls, re.compile(source)
+
+
+def _libxml2(text: str) -> lxml.html.HtmlElement:
+    # lxml refuses a str that starts with an XML declaration naming an encoding (XHTML pages)
+    root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=html_parser())
     fix_void_elements(root)
     return root
-

@@ -153,6 +153,14 @@ def html_parser() -> lxml.html.HTMLParser:
     return parser
 
 
+def utf8_html_parser() -> lxml.html.HTMLParser:
+    """Like :func:`html_parser`, for UTF-8 bytes (what lxml does with a str, without the copy)."""
+    parser = getattr(_parsers, "utf8", None)
+    if parser is None:
+        parser = _parsers.utf8 = lxml.html.HTMLParser(huge_tree=True, encoding="utf-8")
+    return parser
+
+
 def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.HtmlElement:
     """Parse a whole page and repair the void elements libxml2 mis-nests."""
     text = decode(body, encoding)
@@ -258,11 +266,11 @@ def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Elem
     as all the scoped ones together.  Exactly the same result: with no container it is empty,
     and with several (or a selector of another shape) the whole document is searched."""
     if css == scope:
-        return _containers(doc, scope)
+        return containers_of(doc, scope)
     compiled = _compiled_within(scope, css)
     if compiled is None:
         return select(doc, css)
-    containers = _containers(doc, scope)
+    containers = containers_of(doc, scope)
     if not containers:
         return []
     if len(containers) > 1:
@@ -270,7 +278,9 @@ def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Elem
     return compiled(containers[0])
 
 
-def _containers(doc: etree._Element, scope: str) -> list[etree._Element]:
+def containers_of(doc: etree._Element, scope: str) -> list[etree._Element]:
+    """``select(doc, scope)``, kept for the last document asked about (its fields are all
+    searched from there)."""
     cached = getattr(_scopes, "last", None)
     if cached is None or cached[0] is not doc:
         cached = _scopes.last = (doc, {})
@@ -278,6 +288,15 @@ def _containers(doc: etree._Element, scope: str) -> list[etree._Element]:
     if found is None:
         found = cached[1][scope] = select(doc, scope)
     return found
+
+
+def known_containers(doc: etree._Element, scope: str, found: list[etree._Element]) -> None:
+    """Tell :func:`containers_of` what ``select(doc, scope)`` gives, when the caller knows it
+    without searching the tree."""
+    cached = getattr(_scopes, "last", None)
+    if cached is None or cached[0] is not doc:
+        cached = _scopes.last = (doc, {})
+    cached[1][scope] = found
 
 
 def select(el: etree._Element, css: str) -> list[etree._Element]:

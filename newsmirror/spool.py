@@ -42,25 +42,39 @@ class Spool(Generic[T]):
         self._head: list[T] = []
         self._file: IO[bytes] | None = None
         self._spilled = 0
+        self._end = 0  # bytes of whole lines in the file
+        self._tail: list[T] = []  # after a failed write (a full disk): in memory from then on
 
     def append(self, entry: T) -> None:
+        """Never raises for a full or failing disk: the report must count every page, and
+        it is fed from Scrapy signal handlers (the entries then stay in memory)."""
         if len(self._head) < self.keep:
             self._head.append(entry)
             return
-        line = json.dumps(self.dump(entry), ensure_ascii=False, separators=(",", ":"))
-        self._open().write(line.encode("utf-8", "surrogatepass") + b"\n")
-        self._spilled += 1
+        if not self._tail:
+            line = json.dumps(self.dump(entry), ensure_ascii=False, separators=(",", ":"))
+            data = line.encode("utf-8", "surrogatepass") + b"\n"
+            try:
+                written = os.pwrite(self._open().fileno(), data, self._end)
+            except OSError:
+                written = -1
+            if written == len(data):
+                self._end += written
+                self._spilled += 1
+                return
+        self._tail.append(entry)
 
     def __len__(self) -> int:
-        return len(self._head) + self._spilled
+        return len(self._head) + self._spilled + len(self._tail)
 
     def __bool__(self) -> bool:
         return len(self) > 0
 
     def __iter__(self) -> Iterator[T]:
         yield from list(self._head)
-        for value in self.values(spilled_only=True):
+        for value in self._spilled_values():
             yield self.load(value)
+        yield from list(self._tail)
 
     @overload
     def __getitem__(self, index: int) -> T: ...
@@ -81,15 +95,18 @@ class Spool(Generic[T]):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
         return NotImplemented
 
-    def values(self, spilled_only: bool = False) -> Iterator[Any]:
+    def values(self) -> Iterator[Any]:
         """The entries as JSON-able values (what the report writes), read back in blocks."""
-        if not spilled_only:
-            for entry in list(self._head):
-                yield self.dump(entry)
+        for entry in list(self._head):
+            yield self.dump(entry)
+        yield from self._spilled_values()
+        for entry in list(self._tail):
+            yield self.dump(entry)
+
+    def _spilled_values(self) -> Iterator[Any]:
         if self._file is None:
             return
-        self._file.flush()
-        fd, offset, end, rest = self._file.fileno(), 0, self._file.tell(), b""
+        fd, offset, end, rest = self._file.fileno(), 0, self._end, b""
         while offset < end:  # pread: appends during the iteration do not move what is read
             block = os.pread(fd, min(READ_BLOCK, end - offset), offset)
             if not block:
@@ -104,14 +121,14 @@ class Spool(Generic[T]):
         if getattr(self, "_file", None) is not None:
             self._file.close()
             self._file = None
-            self._spilled = 0
+            self._spilled = self._end = 0
 
     def _open(self) -> IO[bytes]:
         if self._file is None:
             try:
-                self._file = tempfile.TemporaryFile(prefix=".spool-", dir=self.folder)  # noqa: SIM115 (kept open)
+                self._file = tempfile.TemporaryFile(prefix=".spool-", dir=self.folder, buffering=0)  # noqa: SIM115
             except OSError:  # e.g. the output folder went away: the system's temporary folder
-                self._file = tempfile.TemporaryFile(prefix="newsmirror-spool-")  # noqa: SIM115
+                self._file = tempfile.TemporaryFile(prefix="newsmirror-spool-", buffering=0)  # noqa: SIM115
         return self._file
 
     def __del__(self) -> None:

@@ -62,16 +62,31 @@ def test_meta_content_takes_the_first_non_empty_value_under_any_attribute_name()
     assert page.meta_content("missing") is None
 
 
-def test_container_is_the_article_block_without_its_furniture():
+def test_container_tree_starts_at_the_article_block():
+    """libxml2's tree from the container's start tag on: the block is the first element, and
+    nothing of the page before it (the head's meta tags) is in the tree."""
     page = PageDocument(SEED_PAGE.read_bytes())
-    parser = CNAParser()
-    doc = page.container(parser.scopes, parser.furniture)
+    doc = page.container(CNAParser().scopes)
     assert doc is not None
-    [container] = doc.findall(".//div[@class='centralContent']")
-    assert doc.find(".//svg") is None and not doc.xpath("//div[contains(@class, 'shareSide')]")
-    assert container.find(".//h1") is not None
-    # the whole page still has them: only the parser's copy leaves them out
-    assert page.lxml().find(".//svg") is not None
+    top = doc.find("body/*")
+    assert top.tag == "div" and "centralContent" in top.get("class").split()
+    assert top.find(".//h1") is not None
+    assert doc.find(".//meta") is None and page.lxml().find(".//meta") is not None
+
+
+def test_a_start_tag_inside_a_comment_is_not_the_container():
+    """A browser sees no container in a comment; libxml2's tree from the first start tag on
+    would see two blocks, so the whole page is searched (exactly as before)."""
+    both = (
+        b"<html><body><!-- <div class='centralContent'>old</div> -->"
+        b"<div class='centralContent'><h1>real</h1></div></body></html>"
+    )
+    assert PageDocument(both).container(("div.centralContent",)) is None
+    commented_only = b"<html><body><!-- <div class='centralContent'>old</div> --><p>x</p></body></html>"
+    assert PageDocument(commented_only).container(("div.centralContent",)) is None
+    real_only = b"<html><body><p>x</p><DIV id=a CLASS=centralContent><h1>real</h1></DIV></body></html>"
+    doc = PageDocument(real_only).container(("div.centralContent",))
+    assert doc is not None and [h.text for h in doc.iter("h1")] == ["real"]
 
 
 def test_two_containers_mean_the_whole_page():
@@ -89,7 +104,7 @@ def test_the_container_tree_gives_the_same_fields_as_the_whole_page():
 
     meta = read_meta(page, "file:///x")
     whole = parser.parse(parse_html(body), meta, "file:///x")
-    scoped = parser.parse(page.container(parser.scopes, parser.furniture), meta, "file:///x")
+    scoped = parser.parse(page.container(parser.scopes), meta, "file:///x")
     assert scoped == whole
     assert scoped["body_html"].count("<p>") >= 5
 
@@ -108,3 +123,81 @@ def test_a_page_with_two_article_blocks_is_parsed_from_the_whole_page():
 def test_lxml_tree_repairs_void_elements_like_parse_html():
     html = b"<picture><source srcset='a.webp'><img src='a.jpg'></picture><p>after</p>"
     assert to_html(PageDocument(html).lxml().find(".//picture")) == to_html(parse_html(html).find(".//picture"))
+
+
+# Broken markup that HTML5 and libxml2 repair differently (an HTML5 tree nests the rest of the
+# text inside the unclosed element): the container's tree must be libxml2's, as for the page.
+BROKEN_MARKUP = [
+    "<p><strong>lead</p>",
+    '<p><a name="top"/>x</p>',
+    '<div class="clear"/>',
+    '<p><iframe src="https://www.youtube.com/embed/abc"/></p>',
+    '<script src="x.js"/>',
+    "<p><font color=red>x</p><p>y</p>",
+    "<p>a</br>b</p>",
+    '<p><image src="a.jpg"></p>',
+    "<p><b>a<p>b</b></p>",
+    "<table>stray<tr><td>c</td></tr></table>",
+    '<p>t<figure><img src="f.jpg"></figure>after</p>',
+    "<p>NUL\x00byte</p>",
+    '<!-- <div class="centralContent"> an old container, commented out -->',
+]
+CNA_ARTICLES = sorted(
+    p for p in (FIXTURES / "cna").glob("cna-20*.html") if "expired" not in p.name and "list" not in p.name
+) + [SEED_PAGE]
+
+
+def _fields(parse, *args):
+    from newsmirror.sites import NotAnArticle
+
+    try:
+        return parse(*args)
+    except NotAnArticle as exc:
+        return f"NotAnArticle: {exc}"
+
+
+@pytest.mark.parametrize("snippet", BROKEN_MARKUP)
+@pytest.mark.parametrize("fixture", CNA_ARTICLES, ids=lambda p: p.stem)
+def test_container_tree_reads_broken_markup_like_the_whole_page(fixture, snippet):
+    from newsmirror.sites.base import read_meta
+
+    page_bytes = fixture.read_bytes()
+    body_start = re_body_start(page_bytes)
+    broken = page_bytes[:body_start] + snippet.encode() + page_bytes[body_start:]
+    page = PageDocument(broken)
+    parser = CNAParser()
+    meta = read_meta(page, "file:///x")
+    scoped_tree = page.container(parser.scopes)
+    assert scoped_tree is not None
+    whole = _fields(parser.parse, parse_html(broken), meta, "file:///x")
+    scoped = _fields(parser.parse, scoped_tree, meta, "file:///x")
+    assert scoped == whole
+    if "centralContent" not in snippet and "<script" not in snippet:
+        assert isinstance(whole, dict) and whole["body_html"].count("<p") >= 2
+
+
+def re_body_start(page: bytes) -> int:
+    """Just inside the article body block (div.paragraph, or div.box_2 in the 2014 era)."""
+    import re
+
+    m = re.search(rb'<div class="(?:paragraph|box_2)">', page)
+    assert m is not None
+    return m.end()
+
+
+def test_xhtml_page_with_an_xml_declaration_is_read():
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?>\n<html><head><title>T</title>'
+        b'<meta property="og:title" content="An XHTML page"></head><body><p>x</p></body></html>'
+    )
+    page = PageDocument(body)
+    assert page.meta_content("og:title") == "An XHTML page"
+    assert page.lxml().findtext(".//p") == "x"
+
+
+@pytest.mark.parametrize("body", [b"<!-- only a comment -->", b"<!DOCTYPE html>"])
+def test_a_page_libxml2_cannot_read_is_one_unreadable_html_failure(body):
+    from newsmirror.sites import NotAnArticle
+
+    with pytest.raises(NotAnArticle, match="^unreadable HTML: "):
+        extract(Page(url="https://example.com/news/1.html", body=body))

@@ -182,8 +182,8 @@ def test_a_report_that_fails_while_streaming_leaves_no_half_written_file(tmp_pat
     rep.posts.append({"outcome": "new", "url": "u", "post": "p", "requested": "u", "final_url": "u"})
     real = Spool.values
 
-    def failing(self, spilled_only=False):
-        for i, value in enumerate(real(self, spilled_only)):
+    def failing(self):
+        for i, value in enumerate(real(self)):
             if i == KEEP + 5:
                 raise OSError(5, "Input/output error")
             yield value
@@ -195,3 +195,33 @@ def test_a_report_that_fails_while_streaming_leaves_no_half_written_file(tmp_pat
     assert os.listdir(runs) == [] and rep.exit_code == 1
     monkeypatch.setattr(Spool, "values", real)
     assert rep.write_json(runs / "r.json") and json.loads((runs / "r.json").read_bytes())["posts"][-1]["url"] == "u"
+
+
+def test_a_spool_on_a_full_disk_keeps_every_entry_in_order(tmp_path, monkeypatch):
+    """The report is fed from signal handlers: a write that fails (ENOSPC) or is cut short
+    must neither raise nor lose or reorder an entry; the rest stay in memory."""
+    import errno
+
+    import newsmirror.spool as spool_module
+
+    spool: Spool[dict] = Spool(keep=2)
+    spool.folder = tmp_path
+    real_pwrite = os.pwrite
+    calls = {"n": 0}
+
+    def failing_pwrite(fd, data, offset):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            return real_pwrite(fd, data[:3], offset)  # a short write: the disk filled up
+        if calls["n"] > 4:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_pwrite(fd, data, offset)
+
+    monkeypatch.setattr(spool_module.os, "pwrite", failing_pwrite)
+    entries = [{"n": i, "text": "中文" * i} for i in range(10)]
+    for entry in entries:
+        spool.append(entry)
+    assert len(spool) == 10
+    assert list(spool) == entries
+    assert list(spool.values()) == entries
+    assert spool[3:6] == entries[3:6]

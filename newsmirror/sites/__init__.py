@@ -11,6 +11,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from lxml import etree
+
 from ..dates import utc_iso_ms
 from ..document import PageDocument
 from ..html import decodes_cleanly
@@ -46,18 +48,7 @@ def extract(page: Page, default_label: str | None = None) -> Article:
     meta.zone = page.timezone
     # A feed item's document is built by the crawl itself: a fetched or stored page that carries
     # one (a crafted page) must never pose as a feed item or a video and take over its post.
-    parsers = (p for p in PARSERS if getattr(p, "feed_documents", False) == page.from_feed)
-    parser = next((p for p in parsers if p.matches(document, meta, page.url)), None)
-    if parser is None:
-        raise NotAnArticle("unreadable feed item document")
-    if getattr(parser, "complete_pages_only", False) and b"</html" not in page.body[-4096:].lower():
-        # lxml closes whatever a cut-off download left open: without this, a page truncated in
-        # the middle of the text would parse as a shorter article and replace the complete post
-        raise NotAnArticle("truncated page: the HTML does not end with </html>")
-    scopes: tuple[str, ...] = getattr(parser, "scopes", ())
-    doc = document.container(scopes, getattr(parser, "furniture", "")) if scopes else None
-    if doc is None:
-        doc = document.lxml()
+    parser, doc = _parser_and_tree(page, document, meta)
     fields = parser.parse(doc, meta, page.url)
     check_identity(parser, meta, page, fields)
     check_decoding(fields, page)
@@ -82,6 +73,26 @@ def extract(page: Page, default_label: str | None = None) -> Article:
         fetched_url=page.url,
         **fields,
     )
+
+
+def _parser_and_tree(page: Page, document: PageDocument, meta: PageMeta) -> tuple[SiteParser, Any]:
+    """The parser that reads this page, and the lxml tree it gets (see :mod:`..document`)."""
+    # A feed item's document is built by the crawl itself: a fetched or stored page that carries
+    # one (a crafted page) must never pose as a feed item or a video and take over its post.
+    parsers = (p for p in PARSERS if getattr(p, "feed_documents", False) == page.from_feed)
+    try:
+        parser = next((p for p in parsers if p.matches(document, meta, page.url)), None)
+        if parser is None:
+            raise NotAnArticle("unreadable feed item document")
+        if getattr(parser, "complete_pages_only", False) and b"</html" not in page.body[-4096:].lower():
+            # lxml closes whatever a cut-off download left open: without this, a page truncated in
+            # the middle of the text would parse as a shorter article and replace the complete post
+            raise NotAnArticle("truncated page: the HTML does not end with </html>")
+        scopes: tuple[str, ...] = getattr(parser, "scopes", ())
+        doc = document.container(scopes) if scopes else None
+        return parser, doc if doc is not None else document.lxml()
+    except (ValueError, etree.ParserError) as exc:  # what libxml2 cannot read at all
+        raise NotAnArticle(f"unreadable HTML: {exc}") from exc
 
 
 FUTURE_SLACK = timedelta(days=1)  # time zones and clock skew; a wrong year is far beyond this

@@ -135,11 +135,8 @@ class CNAParser:
     default_label = DEFAULT_LABEL
     complete_pages_only = True  # every CNA page of every era ends with </html>
     ids_in_urls = True  # every article URL names its id: the requested URL is an identity claim
-    # every field is inside the article container: the parser needs an lxml tree of it only
+    # every field is inside the article container: the parser needs an lxml tree from its start on
     scopes = tuple(dict.fromkeys(layout.scope for layout in LAYOUTS))
-    # blocks inside the container that never hold article text: icons, share and app bars, the
-    # news carousel (nine tenths of a 2023 container's bytes); left out before lxml sees the container
-    furniture = "svg, div.shareSide, div.mbBtnGroup, div.bottomBox, div.appDownload"
 
     def matches(self, page: PageDocument, meta: PageMeta, url: str) -> bool:
         for candidate in (meta.canonical, meta.og_url, url):
