@@ -116,10 +116,12 @@ class PageDocument:
     def container(self, scopes: tuple[str, ...]) -> lxml.html.HtmlElement | None:
         """libxml2's tree of the page from the article container's start tag on: the
         container is the one element matching the first of ``scopes`` found in the page.
-        Up to the container, libxml2's tree of the page only holds elements that are open
-        there, so the container's own tree is the one a whole-page parse builds.  None (use
-        the whole page) when that scope matches several elements, or none matches, or a scope
-        is not of the ``tag.class`` form this can find in the source."""
+        libxml2 parses as it reads, so the container's tree is the one a whole-page parse
+        builds; the one exception is a start tag inside it that libxml2 lets close an element
+        left open *around* it (an unclosed ``<a>`` before the block, then a link in it): the
+        whole page then loses the rest of the block, this tree keeps it.  None (use the whole
+        page) when that scope matches several elements, or none matches, or a scope is not of
+        the ``tag.class`` form this can find in the source."""
         for scope in scopes:
             seen = len(self.tree.css(scope))  # what a browser sees: not a start tag in a comment
             if seen > 1:
@@ -189,7 +191,8 @@ def _start_tag(scope: str) -> tuple[re.Pattern[bytes], str, re.Pattern[str]] | N
 
 
 def _libxml2(text: str) -> lxml.html.HtmlElement:
-    # lxml refuses a str that starts with an XML declaration naming an encoding (XHTML pages)
+    """libxml2's tree of a whole page (void elements repaired).  lxml refuses a str that starts
+    with an XML declaration naming an encoding (XHTML pages): the declaration goes."""
     root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=html_parser())
     fix_void_elements(root)
     return root
