@@ -29,12 +29,12 @@ from .html import (
     fix_void_elements,
     html_parser,
     known_containers,
+    parse_html,
     reads_as_utf8,
     utf8_html_parser,
 )
 
 _META_NAMES = ("property", "name", "itemprop")
-_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 class PageDocument:
@@ -110,23 +110,28 @@ class PageDocument:
     def lxml(self) -> lxml.html.HtmlElement:
         """The whole page as an lxml tree (libxml2's parse of the decoded text), made once."""
         if self._lxml is None:
-            self._lxml = _libxml2(self.text())
+            self._lxml = parse_html(self.text())
         return self._lxml
 
     def container(self, scopes: tuple[str, ...]) -> lxml.html.HtmlElement | None:
         """libxml2's tree of the page from the article container's start tag on: the
         container is the one element matching the first of ``scopes`` found in the page.
         libxml2 parses as it reads, so the container's tree is the one a whole-page parse
-        builds; the one exception is a start tag inside it that libxml2 lets close an element
-        left open *around* it (an unclosed ``<a>`` before the block, then a link in it): the
-        whole page then loses the rest of the block, this tree keeps it.  None (use the whole
-        page) when that scope matches several elements, or none matches, or a scope is not of
-        the ``tag.class`` form this can find in the source."""
+        builds, unless what comes before the block changes how libxml2 reads it: a table
+        around it (a stray ``</td>`` inside then closes it), a stray ``</html>`` (libxml2
+        drops what follows), a second ``<html>`` or ``<body>``.  Those pages get None (use the
+        whole page), and so do pages where the scope matches several elements or none, where
+        an earlier scope's class name is in the source though lexbor sees no such element (in
+        a ``<template>``, which libxml2 reads as markup), or where a scope is not of the
+        ``tag.class`` form this can find in the source."""
         for scope in scopes:
             seen = len(self.tree.css(scope))  # what a browser sees: not a start tag in a comment
             if seen > 1:
                 return None
             if not seen:
+                tag = _start_tag(scope)
+                if tag is None or self._mentions(tag[1]):
+                    return None
                 continue
             tag = _start_tag(scope)
             root = self._from_start_tag(scope, *tag) if tag is not None else None
@@ -139,6 +144,11 @@ class PageDocument:
             return None
         return None
 
+    def _mentions(self, name: str) -> bool:
+        if self._utf8 and isinstance(self._body, bytes):
+            return name.encode() in self._body
+        return name in self.text()
+
     def _from_start_tag(self, scope: str, pattern: re.Pattern[bytes], name: str,
                         text_pattern: re.Pattern[str]) -> lxml.html.HtmlElement | None:
         """libxml2's parse from the first start tag of ``scope`` on, or None if there is none.
@@ -148,14 +158,14 @@ class PageDocument:
         if self._utf8 and isinstance(body, bytes):  # libxml2 turns CR LF and CR into LF itself
             key = name.encode()
             at = _find_start_tag(body, key, pattern)
-            if at < 0:
+            if at < 0 or _reads_differently(_CONTEXT_TAGS_BYTES.finditer(body, 0, at)):
                 return None
             root = lxml.html.document_fromstring(body[at:], parser=utf8_html_parser())
             once = body.count(key) == 1
         else:
             text = self.text()
             at = _find_start_tag(text, name, text_pattern)
-            if at < 0:
+            if at < 0 or _reads_differently(_CONTEXT_TAGS.finditer(text, 0, at)):
                 return None
             root = lxml.html.document_fromstring(text[at:], parser=html_parser())
             once = text.count(name) == 1
@@ -163,6 +173,26 @@ class PageDocument:
         if once and top is not None and name in (top.get("class") or "").split():
             known_containers(root, scope, [top])
         return root
+
+
+# Tags before the container that make libxml2 read the block differently from a parse that
+# starts at it (see PageDocument.container).
+_CONTEXT = r"<(/?)(html|body|table|tbody|thead|tfoot|caption|t[dhr])\b"
+_CONTEXT_TAGS = re.compile(_CONTEXT, re.I)
+_CONTEXT_TAGS_BYTES = re.compile(_CONTEXT.encode(), re.I)
+
+
+def _reads_differently(tags: Iterator[re.Match[AnyStr]]) -> bool:
+    opened: dict[str, int] = {}
+    for m in tags:
+        closing, name = m.group(1), m.group(2)
+        name = (name.decode() if isinstance(name, bytes) else name).lower()
+        if closing or name not in ("html", "body"):
+            return True  # </html>, </body>, or a table around the block
+        opened[name] = opened.get(name, 0) + 1
+        if opened[name] > 1:
+            return True
+    return False
 
 
 def _find_start_tag(source: AnyStr, name: AnyStr, start_tag: re.Pattern[AnyStr]) -> int:
@@ -188,11 +218,3 @@ def _start_tag(scope: str) -> tuple[re.Pattern[bytes], str, re.Pattern[str]] | N
     tag, cls = m.groups()
     source = rf"""<(?i:{tag})\b[^>]*?\b(?i:class)\s*=\s*["']?[^"'>]*?(?<![\w-]){cls}(?![\w-])"""
     return re.compile(source.encode()), cls, re.compile(source)
-
-
-def _libxml2(text: str) -> lxml.html.HtmlElement:
-    """libxml2's tree of a whole page (void elements repaired).  lxml refuses a str that starts
-    with an XML declaration naming an encoding (XHTML pages): the declaration goes."""
-    root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=html_parser())
-    fix_void_elements(root)
-    return root

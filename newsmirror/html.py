@@ -141,6 +141,7 @@ def _utf8_fast(body: bytes) -> str | None:
 
 
 _parsers = threading.local()
+_XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
 def html_parser() -> lxml.html.HTMLParser:
@@ -166,7 +167,8 @@ def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.Html
     text = decode(body, encoding)
     if not text.strip():
         raise ValueError("empty document")
-    root = lxml.html.document_fromstring(text, parser=html_parser())
+    # lxml refuses a str that starts with an XML declaration naming an encoding (XHTML pages)
+    root = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=html_parser())
     fix_void_elements(root)
     return root
 

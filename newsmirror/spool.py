@@ -43,7 +43,9 @@ class Spool(Generic[T]):
         self._file: IO[bytes] | None = None
         self._spilled = 0
         self._end = 0  # bytes of whole lines in the file
-        self._tail: list[T] = []  # after a failed write (a full disk): in memory from then on
+        # after a failed write (a full disk): in memory from then on, without trying the disk
+        # again -- order is kept, and a run on a full disk is failing anyway
+        self._tail: list[T] = []
 
     def append(self, entry: T) -> None:
         """Never raises for a full or failing disk: the report must count every page, and

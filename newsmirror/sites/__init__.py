@@ -44,7 +44,10 @@ def extract(page: Page, default_label: str | None = None) -> Article:
         document = PageDocument(page.body, page.encoding)
     except ValueError as exc:  # empty body, undecodable bytes
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc
-    meta = read_meta(document, page.url)
+    try:
+        meta = read_meta(document, page.url)
+    except ValueError as exc:  # a link urljoin cannot read ("Invalid IPv6 URL")
+        raise NotAnArticle(f"unreadable page metadata: {exc}") from exc
     meta.zone = page.timezone
     # A feed item's document is built by the crawl itself: a fetched or stored page that carries
     # one (a crafted page) must never pose as a feed item or a video and take over its post.
