@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import AnyStr
+from typing import AnyStr, NamedTuple
 
 import lxml.html
 from selectolax.lexbor import LexborHTMLParser
@@ -31,7 +31,6 @@ from .html import (
     known_containers,
     parse_html,
     reads_as_utf8,
-    utf8_html_parser,
 )
 
 _META_NAMES = ("property", "name", "itemprop")
@@ -125,53 +124,44 @@ class PageDocument:
         a ``<template>``, which libxml2 reads as markup), or where a scope is not of the
         ``tag.class`` form this can find in the source."""
         for scope in scopes:
+            tag = _start_tag(scope)
             seen = len(self.tree.css(scope))  # what a browser sees: not a start tag in a comment
-            if seen > 1:
+            if tag is None or seen > 1:
                 return None
+            source = self._source()
+            name = tag.name.encode() if isinstance(source, bytes) else tag.name
             if not seen:
-                tag = _start_tag(scope)
-                if tag is None or self._mentions(tag[1]):
+                if name in source:
                     return None
                 continue
-            tag = _start_tag(scope)
-            root = self._from_start_tag(scope, *tag) if tag is not None else None
-            if root is not None:
-                found = containers_of(root, scope)
-                if len(found) != 1:
-                    return None  # several: the fields are searched in the whole page
-                fix_void_elements(root)
-                return root
-            return None
+            root = self._from_start_tag(source, name, tag)
+            if root is None:
+                return None
+            if len(containers_of(root, scope)) != 1:
+                return None  # several: the fields are searched in the whole page
+            fix_void_elements(root)
+            return root
         return None
 
-    def _mentions(self, name: str) -> bool:
-        if self._utf8 and isinstance(self._body, bytes):
-            return name.encode() in self._body
-        return name in self.text()
+    def _source(self) -> bytes | str:
+        """What lexbor read: the UTF-8 bytes as they are, or the decoded text.  libxml2 turns
+        CR LF and CR into LF itself, as :func:`html.decode` does."""
+        return self._body if self._utf8 else self.text()
 
-    def _from_start_tag(self, scope: str, pattern: re.Pattern[bytes], name: str,
-                        text_pattern: re.Pattern[str]) -> lxml.html.HtmlElement | None:
-        """libxml2's parse from the first start tag of ``scope`` on, or None if there is none.
-        When the class name occurs once in the whole page and the tree starts with an element
-        of that class, that element is the one container (no tree search needed)."""
-        body = self._body
-        if self._utf8 and isinstance(body, bytes):  # libxml2 turns CR LF and CR into LF itself
-            key = name.encode()
-            at = _find_start_tag(body, key, pattern)
-            if at < 0 or _reads_differently(_CONTEXT_TAGS_BYTES.finditer(body, 0, at)):
-                return None
-            root = lxml.html.document_fromstring(body[at:], parser=utf8_html_parser())
-            once = body.count(key) == 1
-        else:
-            text = self.text()
-            at = _find_start_tag(text, name, text_pattern)
-            if at < 0 or _reads_differently(_CONTEXT_TAGS.finditer(text, 0, at)):
-                return None
-            root = lxml.html.document_fromstring(text[at:], parser=html_parser())
-            once = text.count(name) == 1
+    def _from_start_tag(self, source: AnyStr, name: AnyStr, tag: _StartTag) -> lxml.html.HtmlElement | None:
+        """libxml2's parse from the first start tag of ``tag`` on, or None if there is none or
+        what comes before it makes libxml2 read the block differently.  When the class name
+        occurs once in the whole page and the tree starts with an element of that class, that
+        element is the one container (no tree search needed)."""
+        raw = isinstance(source, bytes)
+        at = _find_start_tag(source, name, tag.raw if raw else tag.text)
+        context = _CONTEXT_TAGS_BYTES if raw else _CONTEXT_TAGS
+        if at < 0 or _reads_differently(context.finditer(source, 0, at)):
+            return None
+        root = lxml.html.document_fromstring(source[at:], parser=html_parser("utf-8" if raw else None))
         top = root.find("body/*")
-        if once and top is not None and name in (top.get("class") or "").split():
-            known_containers(root, scope, [top])
+        if source.count(name) == 1 and top is not None and tag.name in (top.get("class") or "").split():
+            known_containers(root, tag.scope, [top])
         return root
 
 
@@ -208,13 +198,21 @@ def _find_start_tag(source: AnyStr, name: AnyStr, start_tag: re.Pattern[AnyStr])
     return -1
 
 
-@lru_cache(maxsize=16)
-def _start_tag(scope: str) -> tuple[re.Pattern[bytes], str, re.Pattern[str]] | None:
-    """The class name of a ``tag.class`` scope and patterns matching its start tag up to just
+class _StartTag(NamedTuple):
+    """A ``tag.class`` scope: its class name and patterns matching its start tag up to just
     after the class name (any attribute order, quoting and case of tag and attribute names)."""
+
+    scope: str
+    name: str
+    raw: re.Pattern[bytes]
+    text: re.Pattern[str]
+
+
+@lru_cache(maxsize=16)
+def _start_tag(scope: str) -> _StartTag | None:
     m = re.fullmatch(r"([a-z][a-z0-9]*)\.([A-Za-z_][\w-]*)", scope)
     if m is None:
         return None
     tag, cls = m.groups()
     source = rf"""<(?i:{tag})\b[^>]*?\b(?i:class)\s*=\s*["']?[^"'>]*?(?<![\w-]){cls}(?![\w-])"""
-    return re.compile(source.encode()), cls, re.compile(source)
+    return _StartTag(scope, cls, re.compile(source.encode()), re.compile(source))

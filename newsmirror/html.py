@@ -119,46 +119,30 @@ def decode(body: bytes | str, encoding: str | None = None) -> str:
     extract stage then refuses in a title or body."""
     if isinstance(body, str):
         text = body
+    elif reads_as_utf8(body, encoding):  # what w3lib gives for them, in one pass
+        text = body.decode("utf-8")
     else:
-        chosen = choose_encoding(body, encoding)
-        text = _utf8_fast(body) if chosen == "utf-8" else None
-        if text is None:
-            _, text = html_to_unicode(f"text/html; charset={chosen}", body)
+        _, text = html_to_unicode(f"text/html; charset={choose_encoding(body, encoding)}", body)
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
-
-
-def _utf8_fast(body: bytes) -> str | None:
-    """What ``html_to_unicode`` gives for UTF-8 bytes without a BOM, in one pass; None when
-    w3lib's path is needed (a BOM, or bytes that are not valid UTF-8)."""
-    if read_bom(body)[0]:
-        return None
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
 
 
 _parsers = threading.local()
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 
 
-def html_parser() -> lxml.html.HTMLParser:
-    """One parser per thread (lxml parsers are not thread-safe).  ``huge_tree`` lifts libxml2's
+def html_parser(encoding: str | None = None) -> lxml.html.HTMLParser:
+    """One parser per thread and encoding (lxml parsers are not thread-safe); ``"utf-8"`` for
+    UTF-8 bytes (what lxml does with a str, without the copy).  ``huge_tree`` lifts libxml2's
     10 MB text-node limit, which otherwise silently cuts a big page (a 20 MB inline script) short;
     DOWNLOAD_MAXSIZE bounds what reaches the parser."""
-    parser = getattr(_parsers, "parser", None)
+    parsers = getattr(_parsers, "by_encoding", None)
+    if parsers is None:
+        parsers = _parsers.by_encoding = {}
+    parser = parsers.get(encoding)
     if parser is None:
-        parser = _parsers.parser = lxml.html.HTMLParser(huge_tree=True)
-    return parser
-
-
-def utf8_html_parser() -> lxml.html.HTMLParser:
-    """Like :func:`html_parser`, for UTF-8 bytes (what lxml does with a str, without the copy)."""
-    parser = getattr(_parsers, "utf8", None)
-    if parser is None:
-        parser = _parsers.utf8 = lxml.html.HTMLParser(huge_tree=True, encoding="utf-8")
+        parser = parsers[encoding] = lxml.html.HTMLParser(huge_tree=True, encoding=encoding)
     return parser
 
 
@@ -283,22 +267,24 @@ def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Elem
 def containers_of(doc: etree._Element, scope: str) -> list[etree._Element]:
     """``select(doc, scope)``, kept for the last document asked about (its fields are all
     searched from there)."""
-    cached = getattr(_scopes, "last", None)
-    if cached is None or cached[0] is not doc:
-        cached = _scopes.last = (doc, {})
-    found = cached[1].get(scope)
+    cached = _containers_cache(doc)
+    found = cached.get(scope)
     if found is None:
-        found = cached[1][scope] = select(doc, scope)
+        found = cached[scope] = select(doc, scope)
     return found
 
 
 def known_containers(doc: etree._Element, scope: str, found: list[etree._Element]) -> None:
     """Tell :func:`containers_of` what ``select(doc, scope)`` gives, when the caller knows it
     without searching the tree."""
+    _containers_cache(doc)[scope] = found
+
+
+def _containers_cache(doc: etree._Element) -> dict[str, list[etree._Element]]:
     cached = getattr(_scopes, "last", None)
     if cached is None or cached[0] is not doc:
         cached = _scopes.last = (doc, {})
-    cached[1][scope] = found
+    return cached[1]
 
 
 def select(el: etree._Element, css: str) -> list[etree._Element]:
