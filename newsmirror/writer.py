@@ -168,11 +168,10 @@ def prerender(article: Article, body_format: str = "html") -> None:
     """Render the post now and keep its bytes and SHA-256 on the article (see post_bytes).  A
     render that fails keeps nothing: the writer renders again and meets the error itself."""
     try:
-        data = render_post(article, body_format).encode("utf-8")
+        rendered = _post_bytes_now(article, body_format)
     except Exception:  # noqa: BLE001 - reported where the post is written, as without a worker
         return
-    kept = (body_format, _render_inputs(article), data, hashlib.sha256(data).hexdigest())
-    setattr(article, _RENDERED, kept)
+    setattr(article, _RENDERED, (body_format, _render_inputs(article), *rendered))
 
 
 def post_bytes(article: Article, body_format: str = "html") -> tuple[bytes, str]:
@@ -184,6 +183,10 @@ def post_bytes(article: Article, body_format: str = "html") -> tuple[bytes, str]
         fmt, inputs, data, digest = kept
         if fmt == body_format and all(a is b for a, b in zip(inputs, _render_inputs(article), strict=True)):
             return data, digest
+    return _post_bytes_now(article, body_format)
+
+
+def _post_bytes_now(article: Article, body_format: str) -> tuple[bytes, str]:
     data = render_post(article, body_format).encode("utf-8")
     return data, hashlib.sha256(data).hexdigest()
 
