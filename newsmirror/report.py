@@ -281,7 +281,16 @@ class RunReport:
         return ", ".join(f"{v} {k}" for k, v in self.counts.items() if v)
 
 
+_string = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) quotes strings with
+
+
 def _indented(value: Any, newline: str) -> str:
     """*value* as ``json.dumps(indent=2)`` writes it nested: its line breaks carry the depth
-    (strings have none of their own: JSON escapes them)."""
+    (strings have none of their own: JSON escapes them).  A report entry (a flat dict of
+    strings, one per page) is written here directly, the same bytes without json's pure-Python
+    indenting encoder; anything else goes to json."""
+    if type(value) is dict and value and all(type(k) is str and type(v) is str for k, v in value.items()):
+        inner = newline + "  "
+        items = ",".join(inner + _string(k) + ": " + _string(v) for k, v in value.items())
+        return "{" + items + newline + "}"
     return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", newline)

@@ -83,6 +83,9 @@ MOVE_SQL = "UPDATE seen SET post_path = ?, updated_at = ? WHERE site = ? AND art
 ITER_SQL = f"SELECT {_COLUMNS} FROM seen ORDER BY site, article_id"
 LIST_SITE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE site = ? ORDER BY site, article_id"
 LIST_SINCE_SQL = f"SELECT {_COLUMNS} FROM seen WHERE published >= ? ORDER BY published, site, article_id"
+INPUT_SQL = "SELECT site, article_id FROM inputs WHERE input_key = ?"
+DELETE_INPUTS_SQL = "DELETE FROM inputs WHERE site = ? AND article_id = ?"
+PUT_INPUT_SQL = "INSERT OR REPLACE INTO inputs (input_key, site, article_id) VALUES (?, ?, ?)"
 ALIAS_SQL = "SELECT site, article_id FROM aliases WHERE url = ?"
 PUT_ALIAS_SQL = "INSERT OR REPLACE INTO aliases (url, site, article_id) VALUES (?, ?, ?)"
 
@@ -144,6 +147,27 @@ def _disk_hint(exc: sqlite3.Error) -> str:
     return ""
 
 
+class _Errors:
+    """``with store._errors():`` -- a closed store refuses, and sqlite3 errors (e.g. a page
+    corrupted later) become StateError.  A class, not a generator context manager: the store
+    enters it a few times per page."""
+
+    __slots__ = ("store",)
+
+    def __init__(self, store: SeenStore) -> None:
+        self.store = store
+
+    def __enter__(self) -> None:
+        if self.store._closed:
+            raise StateError(f"seen-store {self.store.path} is closed")
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if isinstance(exc, sqlite3.Error):
+            raise StateError(f"seen-store {self.store.path}: {exc}{_disk_hint(exc)}") from exc
+
+
 class SeenStore:
     """SQLite-backed map ``(site, article_id) -> SeenRecord``.
 
@@ -154,6 +178,7 @@ class SeenStore:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._lock = threading.RLock()
+        self._guard = _Errors(self)
         self._bulk_depth = 0
         self._closed = False
         if self.path != ":memory:":
@@ -247,9 +272,7 @@ class SeenStore:
     def article_for_input(self, input_key: str) -> tuple[str, str] | None:
         """(site, article id) last made from exactly this input (see ``Runtime.input_key``)."""
         with self._lock, self._errors():
-            row = self._conn.execute(
-                "SELECT site, article_id FROM inputs WHERE input_key = ?", (input_key,)
-            ).fetchone()
+            row = self._conn.execute(INPUT_SQL, (input_key,)).fetchone()
         return (row[0], row[1]) if row else None
 
     def article_for_url(self, url: str) -> tuple[str, str] | None:
@@ -305,18 +328,22 @@ class SeenStore:
             record.fetched_at,
             record.date_source,
         )
+        with self._lock:
+            if self._bulk_depth:  # inside bulk(): no transaction of its own (the writer's batches)
+                with self._guard:
+                    self._put_rows(values, input_key)
+                return
         with self._write():
-            self._conn.execute(PUT_SQL, values)
-            if input_key:
-                # only the input that made the current post is kept: a hit then really means
-                # "this post came from exactly these bytes", and the table stays one row per article
-                self._conn.execute(
-                    "DELETE FROM inputs WHERE site = ? AND article_id = ?", (record.site, record.article_id)
-                )
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO inputs (input_key, site, article_id) VALUES (?, ?, ?)",
-                    (input_key, record.site, record.article_id),
-                )
+            self._put_rows(values, input_key)
+
+    def _put_rows(self, values: tuple[str | None, ...], input_key: str | None) -> None:
+        execute = self._conn.execute
+        execute(PUT_SQL, values)
+        if input_key:
+            # only the input that made the current post is kept: a hit then really means
+            # "this post came from exactly these bytes", and the table stays one row per article
+            execute(DELETE_INPUTS_SQL, values[:2])
+            execute(PUT_INPUT_SQL, (input_key, *values[:2]))
 
     def move(self, site: str, article_id: str, new_post_path: str) -> None:
         """Point an article at its post's new place (after archiving); the article stays known.
@@ -368,15 +395,9 @@ class SeenStore:
                 raise
             self._conn.execute("COMMIT")
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
+    def _errors(self) -> _Errors:
         """Refuse a closed store; turn sqlite3 errors (e.g. a page corrupted later) into StateError."""
-        if self._closed:
-            raise StateError(f"seen-store {self.path} is closed")
-        try:
-            yield
-        except sqlite3.Error as exc:
-            raise StateError(f"seen-store {self.path}: {exc}{_disk_hint(exc)}") from exc
+        return self._guard
 
     # -- inspecting and forgetting (``newsmirror state``) -------------------------------------
 

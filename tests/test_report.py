@@ -67,3 +67,15 @@ def test_on_a_terminal_progress_is_one_live_line_wiped_before_other_lines(monkey
     rep.progress.clear()
     assert rep.stream.getvalue().endswith("\r\x1b[K")
     assert "\n" not in out.rsplit("error: u2: HTTP 404\n", 1)[1]  # the live line never adds lines
+
+
+def test_report_entries_are_written_as_json_dumps_writes_them():
+    """Entries are flat dicts of strings, written without json's indenting encoder: the same
+    bytes for quotes, backslashes, control characters, non-ASCII, U+2028, lone surrogates."""
+    nasty = ['"', "\\", "\n", "\t", "\x00", "\x1f", "\x7f", "é", "中文", "\u2028", "\ud800", "😀", "</", ""]
+    entries = [{"url": a + b, "reason": b + a, a or "k": b} for a in nasty for b in nasty]
+    entries += [{}, {"n": 1}, {"post": None}, {"nested": {"a": "b"}}, [1, "x"], "text"]
+    for entry in entries:
+        for newline in ("\n", "\n    "):
+            want = json.dumps(entry, ensure_ascii=False, indent=2).replace("\n", newline)
+            assert report_module._indented(entry, newline) == want, entry

@@ -20,13 +20,26 @@ from ..dates import parse_datetime, to_ms, utc_iso_ms
 from ..items import Article
 from ..report import PageSkipped
 from ..runtime import Runtime
-from ..state import SeenStore
+from ..state import SeenRecord, SeenStore
 from ..writer import post_filename, slug_for
 
 # A live fetch is timed when its callback runs; the HTTP cache and WARC writer stamp the same
 # response a little earlier.  Times this close are one capture, not an older one.
 SAME_CAPTURE = timedelta(seconds=60)
 _DATED_NAME = re.compile(r"^\d{4}-\d{2}-\d{2}-(?P<slug>.+)\.md$")
+
+
+_SEEN = "_newsmirror_seen"  # an instance attribute, not a field: feed exports never show it
+
+
+def taken_record(article: Article) -> SeenRecord | None | bool:
+    """The seen-store row dedupe read for this article just before (``None``: none), taken off
+    it; ``False`` when dedupe did not pass it on (the caller reads the store itself).  Nothing
+    writes the store between the two stages: both are plain calls of one item's chain."""
+    kept = article.__dict__.pop(_SEEN, None)
+    if kept is None or kept[0] != (article.site, article.article_id):
+        return False
+    return kept[1]
 
 
 HANDLED_CACHE_KIB = 1024  # page cache of the run's own table; the rest waits in its temp file
@@ -107,6 +120,7 @@ class DedupePipeline:
             )
         self.seen_this_run.put(key, item.origin or item.url, fetched)
         item.post_path = record.post_path if record else self.new_path(item)
+        item.__dict__[_SEEN] = (key, record)  # the write stage needs the same row: read it once
         return item
 
     def close_spider(self, spider: Any = None) -> None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import errno
 import logging
 import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from ..report import PageFailed
 from ..runtime import Runtime
 from ..state import SeenRecord, SeenStore, StateError, iso_utc, latest
 from ..writer import post_bytes
+from .dedupe import taken_record
 
 __all__ = ["WritePipeline"]
 
@@ -62,8 +65,9 @@ class WritePipeline:
         self.show_diff = show_diff
         self.exclusive = exclusive
         self.batch = 1 if dry_run else max(1, batch)  # > 1 needs close_spider() (or flush()) at the end
-        self._staged: list[tuple[Path, Path]] = []  # (temp file, post) not yet renamed
-        self._staged_data: dict[Path, bytes] = {}
+        self._root = os.fspath(output)
+        self._staged: list[tuple[Path, str]] = []  # (temp file, post) not yet renamed
+        self._staged_data: dict[str, bytes] = {}
         self._transaction: Any = None  # the open seen-store batch (store.bulk())
         self._timer: Any = None
         self._in_batch = 0  # posts handled since the batch began
@@ -97,17 +101,19 @@ class WritePipeline:
         if not isinstance(item, Article):
             return item
         data, digest = post_bytes(item, self.body_format)  # often rendered by an extraction worker
-        path = self.output / item.post_path
+        # plain strings, not pathlib: this runs once per page on the reactor thread
+        path = os.path.join(self._root, item.post_path)
         try:
-            if path in self._staged_data:  # written earlier in this batch, not renamed yet
-                old = self._staged_data[path]
-            else:
-                old = path.read_bytes() if path.is_file() else None
+            old = self._staged_data.get(path)  # written earlier in this batch, not renamed yet
+            if old is None:
+                old = _read_if_file(path)
         except OSError as exc:
             reason = f"cannot read {item.post_path}: {describe_os_error(exc)}"
             raise PageFailed(reason, item.post_path) from exc
         try:
-            record = self.store.get(item.site, item.article_id)
+            record = taken_record(item)  # the row dedupe just read, if it did
+            if record is False:
+                record = self.store.get(item.site, item.article_id)
         except StateError as exc:
             raise PageFailed(str(exc), item.post_path) from exc
         if old == data:
@@ -122,7 +128,7 @@ class WritePipeline:
                         self._staged.append((stage_bytes(path, data), path))
                         self._staged_data[path] = data
                     else:
-                        atomic_write_bytes(path, data)
+                        atomic_write_bytes(Path(path), data)
                 except OSError as exc:
                     raise PageFailed(
                         f"cannot write {item.post_path}: {describe_os_error(exc)}", item.post_path
@@ -162,8 +168,8 @@ class WritePipeline:
             sync_files([tmp for tmp, _ in staged])
             for tmp, path in staged:
                 os.replace(tmp, path)
-            for folder in {path.parent for _, path in staged}:
-                fsync_dir(folder)
+            for folder in {os.path.dirname(path) for _, path in staged}:
+                fsync_dir(Path(folder))
         except OSError as exc:
             for tmp, path in staged:
                 with contextlib.suppress(OSError):
@@ -211,3 +217,20 @@ class WritePipeline:
         after = new.decode("utf-8").splitlines(keepends=True)
         sys.stdout.writelines(difflib.unified_diff(before, after, f"a/{name}", f"b/{name}"))
         sys.stdout.flush()
+
+
+_NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # as Path.is_file() treats them
+
+
+def _read_if_file(path: str) -> bytes | None:
+    """``path.read_bytes() if path.is_file() else None``, without pathlib: a folder, a missing
+    file (the usual case: a new post) or a special file is ``None``; other errors raise."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+    except OSError as exc:
+        if exc.errno in _NOT_THERE:
+            return None
+        raise
+    with open(path, "rb") as fh:
+        return fh.read()
