@@ -26,7 +26,12 @@ EXTENSIONS = {"newsmirror.scrapy_parts.report.ReportExtension": 0}
 # RemoteControl is an HTTP server running Python code, on a port nobody asked for (and a traceback
 # without a writable HOME): never on unless a user turns it on.  It is left out of the base list
 # rather than set to None in EXTENSIONS, which would import it (and aiohttp: 70 ms of start-up).
-EXTENSIONS_BASE = {k: v for k, v in _defaults.EXTENSIONS_BASE.items() if not k.endswith(".RemoteControl")}
+# The report extension is Scrapy's CoreStats as well, in its place: one receiver per item signal.
+EXTENSIONS_BASE = {
+    ("newsmirror.scrapy_parts.report.ReportExtension" if k.endswith(".CoreStats") else k): v
+    for k, v in _defaults.EXTENSIONS_BASE.items()
+    if not k.endswith(".RemoteControl")
+}
 REMOTE_CONTROL_ENABLED = False
 DOWNLOADER_MIDDLEWARES = {
     # exponential backoff + Retry-After instead of immediate retries

@@ -79,3 +79,26 @@ def test_report_entries_are_written_as_json_dumps_writes_them():
         for newline in ("\n", "\n    "):
             want = json.dumps(entry, ensure_ascii=False, indent=2).replace("\n", newline)
             assert report_module._indented(entry, newline) == want, entry
+
+
+def test_one_extension_keeps_scrapys_core_stats_and_the_report(tmp_path):
+    """The report extension takes CoreStats' place (one receiver per item signal): Scrapy's
+    stats still count every scraped and dropped item."""
+    from helpers import FIXTURES, run_cli
+    from scrapy.extensions.corestats import CoreStats
+    from scrapy.settings import Settings
+
+    from newsmirror import settings as project_settings
+    from newsmirror.scrapy_parts.report import ReportExtension
+
+    enabled = Settings(vars(project_settings)).get_component_priority_dict_with_base("EXTENSIONS")
+    assert issubclass(ReportExtension, CoreStats)
+    assert [k for k in enabled if str(k).endswith(("CoreStats", "ReportExtension"))] == [
+        "newsmirror.scrapy_parts.report.ReportExtension"]
+    page = FIXTURES / "seed" / "202309110310.reconstructed.html"
+    out = tmp_path / "out"
+    first = run_cli("reprocess", str(page), "-o", str(out), "-vv")
+    assert "'item_scraped_count': 1," in first.stderr and "1 new" in first.stderr
+    again = run_cli("reprocess", str(page), "-o", str(out), "-vv")
+    assert "'item_dropped_count': 1," in again.stderr and "1 unchanged" in again.stderr
+    assert "'item_dropped_reasons_count/PageUnchanged': 1," in again.stderr

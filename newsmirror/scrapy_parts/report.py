@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from scrapy import signals
+from scrapy.extensions.corestats import CoreStats
 
 from ..items import Article
 from ..report import OUTCOMES, PageFailed, PageSkipped, PageUnchanged, RunReport
@@ -57,16 +58,25 @@ def quiet_repeated_warnings() -> None:
             log.addFilter(_DropRepeats())
 
 
-class ReportExtension:
-    """Scrapy extension feeding the crawler's :class:`RunReport` from signals."""
+class ReportExtension(CoreStats):
+    """Scrapy extension feeding the crawler's :class:`RunReport` from signals.
 
-    def __init__(self, report: RunReport) -> None:
+    It is Scrapy's :class:`CoreStats` too, and takes its place in ``EXTENSIONS_BASE``
+    (settings.py): Scrapy runs one task per receiver of an item's signal, so one receiver
+    counting both the stats and the report costs a page ~0.02 ms less of the reactor thread
+    than two.  The stats (``item_scraped_count``, start and finish times...) are the same."""
+
+    def __init__(self, report: RunReport, stats: Any = None) -> None:
+        super().__init__(stats)
         self.report = report
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ReportExtension:
         runtime = Runtime.of(crawler)
-        ext = cls(runtime.report)
+        ext = cls(runtime.report, crawler.stats)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(ext.response_received, signal=signals.response_received)
         # the report's entries past the first few wait on disk, beside the reports (nothing
         # there has a name: a crash leaves no file)
         runtime.report.spool_in(runtime.output / STATE_DIR)
@@ -78,7 +88,9 @@ class ReportExtension:
         crawler.signals.connect(ext.spider_error, signal=signals.spider_error)
         return ext
 
-    def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
+    def item_scraped(self, item: Any, response: Any, spider: Any) -> None:  # type: ignore[override]
+        if self.stats is not None:
+            super().item_scraped(item, spider)
         outcome = getattr(item, "outcome", "")
         if outcome in OUTCOMES:
             requested, final, _ = where(item)
@@ -87,7 +99,11 @@ class ReportExtension:
             if isinstance(item, Article) and item.source:
                 self._health(item, outcome)
 
-    def item_dropped(self, item: Any, response: Any, exception: Exception, spider: Any) -> None:
+    def item_dropped(  # type: ignore[override]
+        self, item: Any, response: Any, exception: Exception, spider: Any
+    ) -> None:
+        if self.stats is not None:
+            super().item_dropped(item, spider, exception)
         url, final, post = where(item)
         post = getattr(exception, "post_path", "") or post
         source = getattr(item, "source", "")
