@@ -108,32 +108,33 @@ class ExtractPool:
     """A process pool whose results are delivered in submission order on the caller's thread.
 
     ``deliver`` hands a call to the owner's thread (under Scrapy, the reactor's
-    ``callFromThread``) and ``call_later(seconds, f)`` schedules one there (``callLater``).
+    ``callFromThread``).
     Each submitted page gets ``on_done(article, error)`` called exactly once, in submission order.
 
-    Pages travel in chunks of up to ``CHUNK`` (or what ``CHUNK_WAIT`` collects): one hand-over to
-    the executor per page cost ~1 ms of the main process (a wake-up write and the GIL passing
-    between its threads), as much as the rest of its work on the page.
+    Pages travel in chunks of up to ``CHUNK``: one hand-over to the executor per page cost ~1 ms
+    of the main process (a wake-up write and the GIL passing between its threads), as much as
+    the rest of its work on the page.  A chunk is sent when it is full, or at once when a worker
+    would otherwise wait (fewer chunks out than workers, plus one queued): pages wait only while
+    every worker is busy and one chunk waits for them.  (A 2 ms timer used to
+    close chunks: in a reprocess it cut them at ~4 pages, the room the last chunk freed.)
     """
 
     CHUNK = 8
-    CHUNK_WAIT = 0.002
 
     def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
-                 call_later: Callable[..., Any], body_format: str | None = None) -> None:
+                 body_format: str | None = None) -> None:
         self.jobs = jobs
         self.label = label
         self.body_format = body_format  # the workers render the post too (writer.post_bytes)
         self.deliver = deliver
-        self.call_later = call_later
         self._executor: ProcessPoolExecutor | None = None
         self._queued: list[tuple[Page, Done]] = []  # not yet sent
         self._pending: deque[tuple[Future[list[Any]], list[Done]]] = deque()
         self._pending_pages = 0
-        self._timer: Any = None
         self._waiting_room: list[Callable[[], None]] = []
         self._waiting_empty: list[Callable[[], None]] = []
         self.limit = max(2, jobs * IN_FLIGHT_PER_JOB) * self.CHUNK
+        self.chunks_sent = 0
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:  # lazily: a run that sees no page starts no process
@@ -150,17 +151,18 @@ class ExtractPool:
 
     def submit(self, page: Page, on_done: Done) -> None:
         self._queued.append((page, on_done))
-        if len(self._queued) >= self.CHUNK:
+        if len(self._queued) >= self.CHUNK or self._a_worker_waits():
             self._send()
-        elif self._timer is None:
-            self._timer = self.call_later(self.CHUNK_WAIT, self._send)
+
+    def _a_worker_waits(self) -> bool:
+        """Fewer chunks are sent and not finished than there are workers, plus one queued for
+        the first worker that finishes (it then starts at once, without a round trip here)."""
+        return sum(1 for future, _ in self._pending if not future.done()) <= self.jobs
 
     def _send(self) -> None:
-        if self._timer is not None and self._timer.active():
-            self._timer.cancel()
-        self._timer = None
         if not self._queued:
             return
+        self.chunks_sent += 1
         chunk, self._queued = self._queued, []
         try:
             pages = [page for page, _ in chunk]
@@ -184,6 +186,8 @@ class ExtractPool:
             results = [(None, error)] * len(callbacks) if error else future.result()
             for on_done, (article, failure) in zip(callbacks, results, strict=True):
                 on_done(article, failure)
+        if self._queued and self._a_worker_waits():  # a chunk came back: a worker is free
+            self._send()
         while self._waiting_room and self.in_flight < self.limit:
             self._waiting_room.pop(0)()
         while self._waiting_empty and not self.in_flight:
@@ -248,8 +252,17 @@ async def pages_done(crawler: Any) -> None:
 
 
 async def _wait(when: Callable[[Callable[[], None]], None]) -> None:
+    from scrapy.utils.asyncio import is_asyncio_available
     from scrapy.utils.defer import maybe_deferred_to_future
     from twisted.internet.defer import Deferred
+
+    if is_asyncio_available():  # an asyncio future, awaited as it is (no Deferred to adapt)
+        import asyncio
+
+        future = asyncio.get_running_loop().create_future()
+        when(lambda: future.set_result(None) if not future.done() else None)
+        await future
+        return
 
     waiting: Deferred[None] = Deferred()
     when(lambda: waiting.callback(None) if not waiting.called else None)

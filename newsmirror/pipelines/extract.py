@@ -11,6 +11,7 @@ parses), so a 20 MB page does not freeze the event loop and time out the downloa
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from ..items import Article, Page
@@ -30,6 +31,7 @@ class ExtractPipeline:
         self._pool: Any = None
         self._processes: ExtractPool | None = None
         self._crawler: Any = None
+        self._asyncio = False  # the asyncio reactor runs: results come as asyncio futures
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> ExtractPipeline:
@@ -42,11 +44,12 @@ class ExtractPipeline:
 
     def open_spider(self, spider: Any = None) -> None:
         if self.jobs > 1:
+            from scrapy.utils.asyncio import is_asyncio_available
             from twisted.internet import reactor
 
-            self._processes = ExtractPool(
-                self.jobs, self.label, reactor.callFromThread, reactor.callLater, self.body_format
-            )
+            self._asyncio = is_asyncio_available()
+
+            self._processes = ExtractPool(self.jobs, self.label, reactor.callFromThread, self.body_format)
             if self._crawler is not None:
                 register(self._crawler, self._processes)
         elif self.threaded:
@@ -77,6 +80,20 @@ class ExtractPipeline:
         return maybe_deferred_to_future(deferToThreadPool(reactor, self._pool, self.parse, item))
 
     def _in_process_pool(self, item: Page) -> Any:
+        assert self._processes is not None
+        if self._asyncio:  # Scrapy awaits an asyncio future as it is: no Deferred to adapt
+            future = asyncio.get_running_loop().create_future()
+
+            def settle(article: Article | None, error: BaseException | None) -> None:
+                if future.cancelled():
+                    return
+                if error is not None:
+                    future.set_exception(error)
+                else:
+                    future.set_result(article)
+
+            self._processes.submit(item, settle)
+            return future
         from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet.defer import Deferred
 
@@ -88,7 +105,6 @@ class ExtractPipeline:
             else:
                 done.callback(article)
 
-        assert self._processes is not None
         self._processes.submit(item, on_done)
         return maybe_deferred_to_future(done)
 

@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_from_bytes
 
 from w3lib.encoding import http_content_type_encoding
 
@@ -86,7 +87,8 @@ def _resolved_uri(origin: str, folders: dict[str, str]) -> str:
     real = folders.get(folder)
     if real is None:
         real = folders[folder] = str(Path(folder or ".").resolve())
-    return Path(real, name).as_uri()
+    # Path(real, name).as_uri() without pathlib (real is absolute and normalized, name one part)
+    return "file://" + quote_from_bytes(os.fsencode(os.path.join(real, name)))
 
 
 def _paths(value: str | Path | Iterable[str | Path] | None) -> list[str | Path]:

@@ -134,23 +134,28 @@ def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[StoredPage | Sto
         yield read_cache_entry(folder)
         return
     dbm_bases: set[str] = set()
+    here = str(folder)  # a Path's own spelling: entry.path is it + "/" + name, but for "."
     for entry in children:
-        child = Path(entry.path)
+        child = entry.name if here == "." else entry.path  # == str(Path(entry.path)), made once
         try:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
         if is_dir:
-            yield from _walk(child, seen)
+            yield from _walk(Path(child), seen)
             continue
         kind = _file_kind(entry.name)
         if kind == "dbm":
-            base = _dbm_base(child)
+            base = _dbm_base(Path(child))
             if str(base) not in dbm_bases and dbm.whichdb(str(base)):
                 dbm_bases.add(str(base))
                 yield from _read_dbm(base)
+        elif kind == "html":  # the common case, one per page: the path stays a string
+            from newsmirror.stores.files import read_html_file
+
+            yield read_html_file(child)
         elif kind is not None:
-            yield from _read_file(kind, child)
+            yield from _read_file(kind, Path(child))
 
 
 # -- helpers shared by the readers ------------------------------------------------------------

@@ -9,7 +9,7 @@ from pathlib import Path
 from newsmirror.stores import StoredPage, StoreError
 
 
-def read_html_file(path: Path) -> StoredPage | StoreError:
+def read_html_file(path: Path | str) -> StoredPage | StoreError:
     """A file knows no URL, status or headers; its mtime is the best guess at when it was fetched."""
     try:
         with open(path, "rb") as fh:  # one open: its fstat gives the mtime
