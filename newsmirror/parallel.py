@@ -108,29 +108,32 @@ class ExtractPool:
     """A process pool whose results are delivered in submission order on the caller's thread.
 
     ``deliver`` hands a call to the owner's thread (under Scrapy, the reactor's
-    ``callFromThread``).
+    ``callFromThread``) and ``call_later(seconds, f)`` schedules one there (``callLater``).
     Each submitted page gets ``on_done(article, error)`` called exactly once, in submission order.
 
-    Pages travel in chunks of up to ``CHUNK``: one hand-over to the executor per page cost ~1 ms
-    of the main process (a wake-up write and the GIL passing between its threads), as much as
-    the rest of its work on the page.  A chunk is sent when it is full, or at once when a worker
-    would otherwise wait (fewer chunks out than workers, plus one queued): pages wait only while
-    every worker is busy and one chunk waits for them.  (A 2 ms timer used to
-    close chunks: in a reprocess it cut them at ~4 pages, the room the last chunk freed.)
+    Pages travel in chunks of up to ``CHUNK`` (or what ``CHUNK_WAIT`` collects): one hand-over
+    to the executor per page cost ~1 ms of the main process (a wake-up write and the GIL passing
+    between its threads), as much as the rest of its work on the page.  The wait only runs while
+    a worker would otherwise wait (fewer chunks out than workers, plus one queued): with every
+    worker busy a chunk goes when it is full, so a reprocess, which has its pages at once, sends
+    chunks of ~8, not the ~4 pages a 2 ms wait collected between two handed-back chunks.
     """
 
     CHUNK = 8
+    CHUNK_WAIT = 0.002
 
     def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
-                 body_format: str | None = None) -> None:
+                 call_later: Callable[..., Any], body_format: str | None = None) -> None:
         self.jobs = jobs
         self.label = label
         self.body_format = body_format  # the workers render the post too (writer.post_bytes)
         self.deliver = deliver
+        self.call_later = call_later
         self._executor: ProcessPoolExecutor | None = None
         self._queued: list[tuple[Page, Done]] = []  # not yet sent
         self._pending: deque[tuple[Future[list[Any]], list[Done]]] = deque()
         self._pending_pages = 0
+        self._timer: Any = None
         self._waiting_room: list[Callable[[], None]] = []
         self._waiting_empty: list[Callable[[], None]] = []
         self.limit = max(2, jobs * IN_FLIGHT_PER_JOB) * self.CHUNK
@@ -151,8 +154,14 @@ class ExtractPool:
 
     def submit(self, page: Page, on_done: Done) -> None:
         self._queued.append((page, on_done))
-        if len(self._queued) >= self.CHUNK or self._a_worker_waits():
+        if len(self._queued) >= self.CHUNK:
             self._send()
+        else:
+            self._wait_if_a_worker_waits()
+
+    def _wait_if_a_worker_waits(self) -> None:
+        if self._timer is None and self._queued and self._a_worker_waits():
+            self._timer = self.call_later(self.CHUNK_WAIT, self._send)
 
     def _a_worker_waits(self) -> bool:
         """Fewer chunks are sent and not finished than there are workers, plus one queued for
@@ -160,6 +169,9 @@ class ExtractPool:
         return sum(1 for future, _ in self._pending if not future.done()) <= self.jobs
 
     def _send(self) -> None:
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
         if not self._queued:
             return
         self.chunks_sent += 1
@@ -186,8 +198,7 @@ class ExtractPool:
             results = [(None, error)] * len(callbacks) if error else future.result()
             for on_done, (article, failure) in zip(callbacks, results, strict=True):
                 on_done(article, failure)
-        if self._queued and self._a_worker_waits():  # a chunk came back: a worker is free
-            self._send()
+        self._wait_if_a_worker_waits()  # a chunk came back: a worker may be free
         while self._waiting_room and self.in_flight < self.limit:
             self._waiting_room.pop(0)()
         while self._waiting_empty and not self.in_flight:

@@ -49,7 +49,9 @@ class ExtractPipeline:
 
             self._asyncio = is_asyncio_available()
 
-            self._processes = ExtractPool(self.jobs, self.label, reactor.callFromThread, self.body_format)
+            self._processes = ExtractPool(
+                self.jobs, self.label, reactor.callFromThread, reactor.callLater, self.body_format
+            )
             if self._crawler is not None:
                 register(self._crawler, self._processes)
         elif self.threaded:
