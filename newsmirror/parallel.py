@@ -137,7 +137,6 @@ class ExtractPool:
         self._waiting_room: list[Callable[[], None]] = []
         self._waiting_empty: list[Callable[[], None]] = []
         self.limit = max(2, jobs * IN_FLIGHT_PER_JOB) * self.CHUNK
-        self.chunks_sent = 0
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:  # lazily: a run that sees no page starts no process
@@ -174,7 +173,6 @@ class ExtractPool:
         self._timer = None
         if not self._queued:
             return
-        self.chunks_sent += 1
         chunk, self._queued = self._queued, []
         try:
             pages = [page for page, _ in chunk]
