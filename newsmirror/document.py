@@ -151,8 +151,8 @@ class PageDocument:
     def _from_start_tag(self, source: AnyStr, name: AnyStr, tag: _StartTag) -> lxml.html.HtmlElement | None:
         """libxml2's parse from the first start tag of ``tag`` on, or None if there is none or
         what comes before it makes libxml2 read the block differently.  When the class name
-        occurs once in the whole page and the tree starts with an element of that class, that
-        element is the one container (no tree search needed)."""
+        occurs once from the start tag on and the tree starts with an element of that class,
+        that element is the one container (no tree search needed)."""
         raw = isinstance(source, bytes)
         at = _find_start_tag(source, name, tag.raw if raw else tag.text)
         context = _CONTEXT_TAGS_BYTES if raw else _CONTEXT_TAGS
@@ -160,16 +160,21 @@ class PageDocument:
             return None
         root = lxml.html.document_fromstring(source[at:], parser=html_parser("utf-8" if raw else None))
         top = root.find("body/*")
-        if source.count(name) == 1 and top is not None and tag.name in (top.get("class") or "").split():
+        # the class name only in the container's own start tag: libxml2 has read no other
+        if source.count(name, at) == 1 and top is not None and tag.name in (top.get("class") or "").split():
             known_containers(root, tag.scope, [top])
         return root
 
 
 # Tags before the container that make libxml2 read the block differently from a parse that
 # starts at it (see PageDocument.container).
-_CONTEXT = r"<(/?)(html|body|table|tbody|thead|tfoot|caption|t[dhr])\b"
-_CONTEXT_TAGS = re.compile(_CONTEXT, re.I)
-_CONTEXT_TAGS_BYTES = re.compile(_CONTEXT.encode(), re.I)
+# The pattern finds every tag whose name starts with one of their initials (a superset: a
+# letter class after "<" scans ~2x faster than the alternation with re.I); the names are
+# checked after.
+_CONTEXT = r"<(/?)([hbtcHBTC][a-zA-Z]*)"
+_CONTEXT_TAGS = re.compile(_CONTEXT)
+_CONTEXT_TAGS_BYTES = re.compile(_CONTEXT.encode())
+_CONTEXT_NAMES = frozenset({"html", "body", "table", "tbody", "thead", "tfoot", "caption", "td", "th", "tr"})
 
 
 def _reads_differently(tags: Iterator[re.Match[AnyStr]]) -> bool:
@@ -177,6 +182,8 @@ def _reads_differently(tags: Iterator[re.Match[AnyStr]]) -> bool:
     for m in tags:
         closing, name = m.group(1), m.group(2)
         name = (name.decode() if isinstance(name, bytes) else name).lower()
+        if name not in _CONTEXT_NAMES:
+            continue
         if closing or name not in ("html", "body"):
             return True  # </html>, </body>, or a table around the block
         opened[name] = opened.get(name, 0) + 1
