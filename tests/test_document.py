@@ -301,3 +301,40 @@ def test_an_end_marker_that_does_not_end_the_container_changes_nothing(fixture, 
         assert isinstance(whole, dict) and "advertiseGroup" in whole["body_html"] or "ad</span>" in whole["body_html"]
     elif ("news_content_new" in snippet) == (b"news_content_new" in page_bytes):  # the page's own era
         assert isinstance(whole, dict) and "extra.jpg" in whole["body_html"]  # libxml2 saw two blocks
+
+
+# Random tags (a fixed seed) inserted around the end of the article block, where libxml2 stops
+# reading: whatever they do to the block, its fields are those of a whole-page parse.
+RANDOM_TAGS = [
+    "<p>", "</p>", "<div>", "</div>", "<b>", "</b>", "<a href=x>", "</a>", "<table>", "<td>", "</td>",
+    "</table>", "<ul>", "<li>", "<span>", "</span>", "<!--", "-->", "<script>", "</script>", "<textarea>",
+    "</textarea>", "<template>", "</template>", "<br>", "</br>", "<img src=a.jpg>", "<figure>", "</figure>",
+    "</body>", "</html>", "<body>", "<", ">", '"', "&", '<div class="advertiseGroup">', "advertiseGroup",
+    "<!--新聞本文 結束 -->", '<div class="centralContent">', '<div class="news_content_new">',
+    '<div class="media"><figure><img src=z.jpg></figure></div>', "<h1>T</h1>", '<div class="paragraph">',
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_tags_around_the_block_end_give_the_whole_page_fields(seed):
+    import random
+
+    from newsmirror.sites.base import read_meta
+
+    rng = random.Random(seed)
+    parser = CNAParser()
+    for _ in range(25):
+        fixture = rng.choice(CNA_ARTICLES)
+        page_bytes = fixture.read_bytes()
+        block = page_bytes.find(b'class="centralContent"')
+        block = block if block >= 0 else page_bytes.find(b'class="news_content_new"')
+        end = max(page_bytes.find(b"advertiseGroup", block), page_bytes.find("新聞本文 結束".encode(), block))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randint(max(block + 40, end - 3000), end + 300)
+            page_bytes = page_bytes[:at] + rng.choice(RANDOM_TAGS).encode() + page_bytes[at:]
+        page = PageDocument(page_bytes)
+        meta = read_meta(page, "file:///x")
+        tree = page.container(parser.scopes, parser.scope_ends)
+        whole = _fields(parser.parse, parse_html(page_bytes), meta, "file:///x")
+        scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+        assert scoped == whole, (fixture.name, seed)
