@@ -428,11 +428,15 @@ def test_garbled_warc_record_is_an_error_not_a_crash(crawl_plain: Crawl, tmp_pat
     warc.write_bytes(bytes(data))
 
     results = list(iter_stored_pages(warc))
-    assert [type(r) for r in results] == [StoredPage, StoreError]
+    assert [type(r) for r in results] == [StoredPage, StoreError] + [StoredPage] * 4
     assert results[0].origin == f"{warc}#record 2"
     assert results[1].origin == f"{warc}#record 4"
     assert results[1].reason and "\n" not in results[1].reason
-    # neither fastwarc nor warcio finds the next record after a damaged gzip member: it ends there
+    # reading resumes at the next gzip member that holds a record (warcio, and fastwarc alone, stop
+    # at the damage): every page after it is read, numbered as before
+    whole = {r.origin.split("#")[1]: r.body for r in iter_stored_pages(crawl_plain.warc)}
+    assert {r.origin.split("#")[1]: r.body for r in results[2:]} == {
+        n: body for n, body in whole.items() if int(n.split()[1]) > 4}
 
 
 def record_offsets(data: bytes) -> list[int]:
@@ -441,17 +445,46 @@ def record_offsets(data: bytes) -> list[int]:
         return [it.get_record_offset() for _ in it]
 
 
-def test_damaged_header_in_an_uncompressed_warc_ends_it_with_one_error(crawl_plain: Crawl, tmp_path: Path) -> None:
-    """fastwarc does not resynchronise after a bad record header (nor did warcio): one error, then the end."""
+def test_damaged_header_in_an_uncompressed_warc_is_one_error_then_reading_resumes(crawl_plain: Crawl,
+                                                                                 tmp_path: Path) -> None:
+    """fastwarc does not resynchronise after a bad record header (nor did warcio); newsmirror does."""
     data = bytearray(gzip.decompress(crawl_plain.warc.read_bytes()))
     fourth = record_offsets(bytes(data))[3]
     data[fourth: fourth + 8] = b"XXXX/1.0"  # the 2nd response record's "WARC/1.0" line
     warc = tmp_path / "damaged.warc"
     warc.write_bytes(bytes(data))
     results = list(iter_stored_pages(warc))
-    assert [(type(r), r.origin) for r in results] == [(StoredPage, f"{warc}#record 2"),
-                                                       (StoreError, f"{warc}#record 4")]
-    assert results[1].reason == "damaged or truncated record header"
+    whole = [(r.origin.split("#")[1], r.body) for r in iter_stored_pages(crawl_plain.warc)]
+    assert [(r.origin.split("#")[1], getattr(r, "body", None)) for r in results] == [
+        whole[0], ("record 4", None), *whole[2:]]
+    assert results[1] == StoreError(f"{warc}#record 4", "damaged or truncated record header")
+
+
+@pytest.mark.parametrize("suffix", [".warc.gz", ".warc"])
+def test_torn_warc_with_a_run_appended_reads_every_record_after_the_tear(crawl_plain: Crawl, tmp_path: Path,
+                                                                        suffix: str) -> None:
+    """A crawl killed mid-write, then a rerun appending to the same --warc file (warc_writer appends).
+
+    Uncompressed, the torn record's Content-Length reaches into the appended records: its page
+    would come out with them glued to its body.  It is reported instead, and the records it
+    swallowed are read.
+    """
+    data = crawl_plain.warc.read_bytes()
+    if suffix == ".warc":
+        data = gzip.decompress(data)
+    starts = record_offsets(data)
+    whole = [(int(r.origin.split()[-1]), r.url, r.body) for r in iter_stored_pages(crawl_plain.warc)]
+    number, url, _body = next(r for r in whole if r[1] == crawl_plain.url("/a.html"))
+    length = starts[number] - starts[number - 1]
+    warc = tmp_path / f"torn{suffix}"
+    warc.write_bytes(data[: starts[number - 1] + length * 2 // 3] + data)  # torn in a.html's body
+
+    results = list(iter_stored_pages(warc))
+    errors = [r for r in results if isinstance(r, StoreError)]
+    assert len(errors) == 1 and errors[0].origin == f"{warc}#record {number}"
+    assert errors[0].reason.startswith("truncated record:" if suffix == ".warc" else "garbled gzip member")
+    expected = [r for r in whole if r[0] < number] + [(number + n, u, b) for n, u, b in whole]
+    assert [(int(r.origin.split()[-1]), r.url, r.body) for r in results if isinstance(r, StoredPage)] == expected
 
 
 def test_gzip_member_cut_before_it_holds_anything_is_reported(crawl_plain: Crawl, tmp_path: Path) -> None:

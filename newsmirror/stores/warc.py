@@ -4,28 +4,37 @@ Only ``response`` records for http(s) URIs are pages; warcinfo, request, metadat
 resource records are skipped (they still count in the "#record N" numbering, which is the
 record's 1-based position in the file).
 
-Why fastwarc (resiliparse) and not warcio, which still writes our WARCs: it parses and gunzips in
-native code, so the main process of a reprocess spends ~0.2 instead of ~0.5 ms of CPU per 170 KB
-page (bench/README.md).  fastwarc only frames the records: the block is read raw
-(``parse_http=False``) and the HTTP head is parsed here the way warcio parses it (non-strict status
-line, utf-8 with a latin-1 fallback, folded lines), so pages, headers and messages are what they
-were with warcio.  Chunked bodies are de-chunked by warcio's ChunkedDataReader (which, like other
-WARC tools, falls back to the raw bytes when a record claims chunking but holds a plain body), and
-Content-Encoding is undone strictly by ``stores.decode_body``.
+Why fastwarc (resiliparse) and not warcio, which still writes our WARCs: it frames records and
+gunzips in native code, so the main process of a reprocess spends ~0.24 instead of ~0.47 ms of CPU
+per 170 KB page of a .warc.gz (bench/README.md).  fastwarc only frames the records: the block is
+read raw (``parse_http=False``) and the HTTP head is parsed here the way warcio parses it
+(non-strict status line, utf-8 with a latin-1 fallback, folded lines), so pages, headers and
+messages are what they were with warcio.  Chunked bodies are de-chunked by warcio's
+ChunkedDataReader (which, like other WARC tools, falls back to the raw bytes when a record claims
+chunking but holds a plain body), and Content-Encoding is undone strictly by ``stores.decode_body``.
 
-Neither library resynchronises after a damaged record header or gzip member (fastwarc raises, then
-has no reader left), so a damaged record ends the file with one StoreError.  Neither reports a file
-cut short either: fastwarc yields the record the file ends in with whatever it holds, and passes
-over a gzip member cut before it decompressed to anything.  So here a truncated file gives exactly
-one StoreError for the record it ends in: a block shorter than its Content-Length, a header block
-without the mandatory fields, or a gzip member after the last record that ends before it holds
-anything.  Only a cut in a record's last bytes (gzip trailer, closing blank lines) goes unreported,
-as nothing of the record is lost.
+Damage in the middle of a file costs one StoreError, then reading resumes (neither fastwarc nor
+warcio resynchronises by itself): at the next gzip member that starts with a WARC record, or in an
+uncompressed file at the next "WARC/1.x" line followed by a WARC-* field.  The records after it
+keep their numbers when the damage is one record (a torn write, a garbled member or header);
+unknown junk counts as one record.  Uncompressed, a record torn by a crash and followed by more
+records (an appending rerun) has a Content-Length that reaches into them; fastwarc only trips over
+the record after it, so each record's result is held back until the next one parses, and then the
+held block is searched for the record it swallowed: the torn record is the error, not a page with
+the next records glued to its body.
+
+Neither library reports a file cut short either: fastwarc yields the record the file ends in with
+whatever it holds, and passes silently over a gzip member cut before it decompressed to anything.
+So here a truncated file gives exactly one StoreError for the record it ends in: a block shorter
+than its Content-Length, a header block without the mandatory fields, or a gzip member after the
+last record that ends before it holds anything.  Only a cut in a record's last bytes (gzip
+trailer, closing blank lines) goes unreported, as nothing of the record is lost.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -41,6 +50,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _HTTP_SCHEMES = ("http:", "https:")
 _BLANK = b" \t\r\n"
 _CHUNK = 1 << 16
+# a WARC record header: "WARC/1.0" and a first WARC-* field (anywhere: a torn write ends mid-line)
+_RECORD_START = re.compile(rb"WARC/1\.[01]\r\nWARC-[A-Za-z-]+: ")
 
 
 def iter_warc(path: Path) -> Iterator[StoredPage | StoreError]:
@@ -51,34 +62,73 @@ def iter_warc(path: Path) -> Iterator[StoredPage | StoreError]:
         yield StoreError(str(path), f"cannot read file: {exc.strerror or exc}")
         return
     with fh:
-        records = iter(ArchiveIterator(fh, parse_http=False))
-        number = 0
-        last: int | None = None  # where fastwarc says the last record read whole starts
-        failed = False
-        while True:
-            number += 1
-            origin = f"{path}#record {number}"
-            try:
-                record = next(records)
-            except StopIteration:
-                if not failed and _lost_tail(fh, last):
-                    yield StoreError(origin, "truncated record: the file ends inside it")
-                return
-            except Exception as exc:  # fastwarc's iterator is finished after an error
-                yield StoreError(origin, _framing_error(exc))
-                return
-            if not _complete_header(record):  # fastwarc yields a header block cut short at EOF
-                yield StoreError(origin, "damaged or truncated record header")
-                return
-            try:
-                result = _read_record(record, origin)
-            except OSError as exc:  # damaged gzip data inside the record
-                yield StoreError(origin, _framing_error(exc))
-                return
+        yield from _read_file(fh, str(path))
+
+
+def _read_file(fh: BinaryIO, path: str) -> Iterator[StoredPage | StoreError]:
+    gz = fh.read(2) == _GZIP_MAGIC
+    fh.seek(0)
+    records = iter(ArchiveIterator(fh, parse_http=False))
+    number = 0
+    last: tuple[int, int] | None = None  # (start, Content-Length) of the last record read whole
+    floor = failing = 0  # resynchronise past both: where the last resync resumed, the bad record
+    failed = False
+    # Uncompressed, a record cut short and followed by more records (a torn write, then an
+    # appending run) swallows the next record's start, and fastwarc trips over the rest only at
+    # the record after it.  So there the last record's result is held back until the next one
+    # parses; if it does not, the held record's block is searched for the record it swallowed.
+    held: tuple[StoredPage | StoreError | None, str, int, int] | None = None  # result, origin, start, length
+    while True:
+        number += 1
+        origin = f"{path}#record {number}"
+        resume: int | None
+        try:
+            record = next(records)
+            failing = record.stream_pos
+            if not _complete_header(record):  # fastwarc yields a header block cut short
+                raise _Damaged("damaged or truncated record header")
+            result = _read_record(record, origin)
+        except StopIteration:
+            if held and held[0] is not None:
+                yield held[0]
+            if not failed and _lost_tail(fh, last and last[0]):
+                yield StoreError(origin, "truncated record: the file ends inside it")
+            return
+        except Exception as exc:  # fastwarc's iterator is finished after an error: find the next record
+            swallowed = _swallowed_record(fh, held[2], held[3]) if held else None
+            if held and swallowed is not None:
+                yield StoreError(held[1], "truncated record: the next record starts inside it")
+                number -= 1  # the swallowed record is this number
+                resume = swallowed
+            else:
+                if held and held[0] is not None:
+                    yield held[0]
+                yield StoreError(origin, str(exc) if isinstance(exc, _Damaged) else _framing_error(exc))
+                if not isinstance(exc, _Damaged):  # fastwarc failed on the record after the last one
+                    failing = _skip_blank(fh, _record_end(fh, gz, last))
+                resume = _next_record_start(fh, gz, max(floor, failing) + 1)
+            held = None
+        else:
             failed = isinstance(result, StoreError)
-            last = record.stream_pos
-            if result is not None:
-                yield result
+            last = (record.stream_pos, record.content_length)
+            if held and held[0] is not None:
+                yield held[0]
+            held = None
+            if gz:
+                if result is not None:
+                    yield result
+            else:
+                held = (result, origin, record.stream_pos, record.content_length)
+            continue
+        if resume is None:
+            return
+        fh.seek(floor := resume)
+        records = iter(ArchiveIterator(fh, parse_http=False))
+        failed = False
+
+
+class _Damaged(Exception):
+    """A record fastwarc yielded but that cannot be a record: resynchronise after it."""
 
 
 def _read_record(record: WarcRecord, origin: str) -> StoredPage | StoreError | None:
@@ -174,8 +224,8 @@ def _complete_header(record: WarcRecord) -> bool:
     headers = record.headers
     length = headers.get("Content-Length")
     return bool(
-        headers.get("WARC-Type")
-        and headers.get("WARC-Record-ID")
+        len(headers.get_multiple("WARC-Type")) == 1  # two: a torn header ran into the next record's
+        and len(headers.get_multiple("WARC-Record-ID")) == 1
         and headers.get("WARC-Date")
         and length
         and length.strip().isdigit()
@@ -214,6 +264,69 @@ def _lost_tail(fh: BinaryIO, last: int | None) -> bool:
             data = inflate.unconsumed_tail
         data = inflate.unused_data or fh.read(_CHUNK)
     return False
+
+
+def _record_end(fh: BinaryIO, gz: bool, last: tuple[int, int] | None) -> int:
+    """Where the last record read whole ends (a lower bound when records share a gzip member)."""
+    if last is None:
+        return 0
+    start, length = last
+    fh.seek(start)
+    if not gz:
+        head = fh.read(_CHUNK)
+        end = head.find(b"\r\n\r\n")
+        return start + end + 4 + length + 4 if end >= 0 else start + length  # + the closing CRLFs
+    inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    size = 0
+    while not inflate.eof:
+        data = inflate.unconsumed_tail or fh.read(_CHUNK)
+        if not data:
+            return start
+        try:
+            inflate.decompress(data, _CHUNK)
+        except zlib.error:
+            return start
+        size += len(data) - len(inflate.unconsumed_tail)
+    return start + size - len(inflate.unused_data)
+
+
+def _swallowed_record(fh: BinaryIO, start: int, length: int) -> int | None:
+    """Where a record header starts inside the block of the (uncompressed) record at `start`."""
+    fh.seek(start)
+    head = fh.read(_CHUNK)
+    end = head.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    fh.seek(start + end + 4)
+    found = _RECORD_START.search(fh.read(length))
+    return start + end + 4 + found.start() if found else None
+
+
+def _skip_blank(fh: BinaryIO, offset: int) -> int:
+    fh.seek(offset)
+    data = fh.read(_CHUNK)
+    return offset + len(data) - len(data.lstrip(_BLANK))
+
+
+def _next_record_start(fh: BinaryIO, gz: bool, offset: int) -> int | None:
+    """The first offset >= `offset` where a WARC record header (or a gzip member holding one) starts."""
+    pos = offset
+    while True:
+        fh.seek(pos)
+        window = fh.read(_CHUNK)
+        if gz:
+            found = window.find(_GZIP_MAGIC + b"\x08")
+            while found >= 0:
+                if _member_starts_record(fh, pos + found):
+                    return pos + found
+                found = window.find(_GZIP_MAGIC + b"\x08", found + 1)
+        else:
+            match = _RECORD_START.search(window)
+            if match:
+                return pos + match.start()
+        if len(window) < _CHUNK:
+            return None
+        pos += len(window) - 64  # overlap: a marker split between two windows
 
 
 def _member_starts_record(fh: BinaryIO, offset: int) -> bool:
