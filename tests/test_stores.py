@@ -567,6 +567,25 @@ def test_warc_with_chunked_and_brotli_payloads(tmp_path: Path) -> None:
     assert {r.fetched_at for r in results} == {datetime(2024, 5, 1, 12, 30, 45, 123456, tzinfo=timezone.utc)}
 
 
+@pytest.mark.parametrize("suffix", [".warc.gz", ".warc"])
+def test_read_record_at_an_offset(crawl_plain: Crawl, tmp_path: Path, suffix: str) -> None:
+    """reprocess --download-images indexes image records by offset and reads them back one by one."""
+    from newsmirror.stores.warc import read_record_at
+
+    data = crawl_plain.warc.read_bytes()
+    warc = tmp_path / f"crawl{suffix}"
+    warc.write_bytes(data if suffix == ".warc.gz" else gzip.decompress(data))
+    offsets = record_offsets(warc.read_bytes())
+    whole = {int(r.origin.split()[-1]): r for r in iter_stored_pages(warc)}
+    for number, offset in enumerate(offsets, start=1):
+        got = read_record_at(warc, offset)
+        expected = whole.get(number)
+        assert (got is None) == (expected is None)
+        if got is not None:
+            assert (got.url, got.body, got.status, got.headers, got.origin) == (
+                expected.url, expected.body, expected.status, expected.headers, f"{warc}@{offset}")
+    assert isinstance(read_record_at(warc, offsets[1] + 1), StoreError)  # not a record's start
+
 def test_http_heads_parsed_as_warcio_parses_them(tmp_path: Path) -> None:
     """fastwarc only frames records; the HTTP head is parsed here, and must come out as warcio's did."""
     heads = [

@@ -65,6 +65,25 @@ def iter_warc(path: Path) -> Iterator[StoredPage | StoreError]:
         yield from _read_file(fh, str(path))
 
 
+def read_record_at(path: Path, offset: int) -> StoredPage | StoreError | None:
+    """The record starting at `offset` (a gzip member's start in a .warc.gz), as iter_warc reads it.
+
+    For reprocess --download-images, which indexes image records by offset; origin "path@offset".
+    """
+    origin = f"{path}@{offset}"
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        try:
+            record = next(iter(ArchiveIterator(fh, parse_http=False)))
+            if not _complete_header(record):
+                return StoreError(origin, "damaged or truncated record header")
+            return _read_record(record, origin)
+        except StopIteration:
+            return StoreError(origin, "no record at this offset")
+        except Exception as exc:  # fastwarc raises OSError on damaged framing
+            return StoreError(origin, _framing_error(exc))
+
+
 def _read_file(fh: BinaryIO, path: str) -> Iterator[StoredPage | StoreError]:
     gz = fh.read(2) == _GZIP_MAGIC
     fh.seek(0)
