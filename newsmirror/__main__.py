@@ -1,5 +1,5 @@
 import sys
 
-from .commands import main
+from .commands import entry_point
 
-sys.exit(main())
+sys.exit(entry_point())

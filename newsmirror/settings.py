@@ -40,7 +40,19 @@ DOWNLOADER_MIDDLEWARES = {
     # the same, without decoding every page just to rule out a <meta> refresh (~0.4 ms a page)
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     "newsmirror.scrapy_parts.metarefresh.QuickMetaRefreshMiddleware": 580,
+    # no spider of ours has allowed_domains (a source's allow_domains is applied where articles
+    # are announced, spiders/discover.py), so Scrapy's offsite check passes every request
+    "scrapy.downloadermiddlewares.offsite.OffsiteMiddleware": None,
 }
+# Layers every request and every callback output passes through on the one reactor thread, for
+# nothing here: request depth (no DEPTH_LIMIT or DEPTH_PRIORITY: only a stat and meta["depth"],
+# which nothing reads) and a warning for spiders that copy response.meta (ours never do).
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+}
+# Scrapy's per-request byte and status counters (stats only; the run report counts outcomes)
+DOWNLOADER_STATS = False
 
 # Manners: identify ourselves, obey robots.txt, adapt the pace to the server, retry with backoff.
 USER_AGENT = f"newsmirror/{__version__} (+news mirroring bot built on Scrapy)"

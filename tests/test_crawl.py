@@ -264,3 +264,26 @@ def test_a_deleted_post_is_fetched_and_written_again(site, tmp_path):
     assert victim.read_bytes() == good
     assert site.hits("/news/acn/202308230192.aspx") == 2
     assert article_hits(site) == len(PAGES) + 1
+
+
+def test_a_sitemap_crawl_without_images_loads_neither_feedparser_nor_scrapys_media_pipelines(site, tmp_path):
+    """Start-up of the crawl's one reactor process (bench/README.md): what no source of the run
+    uses is not imported; the posts are the same."""
+    serve(site)
+    out = tmp_path / "out"
+    code = (
+        "import sys\n"
+        "from newsmirror.commands import main\n"
+        "rc = main(sys.argv[1:])\n"
+        "loaded = [m for m in ('feedparser', 'scrapy.pipelines.files', 'scrapy.pipelines.images') if m in sys.modules]\n"
+        "print('loaded:', ','.join(loaded))\n"
+        "sys.exit(rc)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONWARNINGS="ignore")
+    args = ["crawl", "--sitemap", site.url("/sitemap.xml"), "--parser", "cna", "-o", str(out), "-q", *FAST]
+    result = subprocess.run([sys.executable, "-c", code, *args], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "loaded: \n" in result.stdout
+    assert len(posts(out)) == len(IN_SITEMAP)
+    assert posts(out)["2023-09-11-cna-202309110310.md"] == (FIXTURES / "seed/expected_clean.md").read_text()

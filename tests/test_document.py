@@ -66,7 +66,8 @@ def test_container_tree_starts_at_the_article_block():
     """libxml2's tree from the container's start tag on: the block is the first element, and
     nothing of the page before it (the head's meta tags) is in the tree."""
     page = PageDocument(SEED_PAGE.read_bytes())
-    doc = page.container(CNAParser().scopes)
+    parser = CNAParser()
+    doc = page.container(parser.scopes, parser.scope_ends)
     assert doc is not None
     top = doc.find("body/*")
     assert top.tag == "div" and "centralContent" in top.get("class").split()
@@ -104,7 +105,7 @@ def test_the_container_tree_gives_the_same_fields_as_the_whole_page():
 
     meta = read_meta(page, "file:///x")
     whole = parser.parse(parse_html(body), meta, "file:///x")
-    scoped = parser.parse(page.container(parser.scopes), meta, "file:///x")
+    scoped = parser.parse(page.container(parser.scopes, parser.scope_ends), meta, "file:///x")
     assert scoped == whole
     assert scoped["body_html"].count("<p>") >= 5
 
@@ -167,7 +168,7 @@ def test_container_tree_reads_broken_markup_like_the_whole_page(fixture, snippet
     page = PageDocument(broken)
     parser = CNAParser()
     meta = read_meta(page, "file:///x")
-    scoped_tree = page.container(parser.scopes)
+    scoped_tree = page.container(parser.scopes, parser.scope_ends)
     assert scoped_tree is not None or "centralContent" in snippet  # the fast path, but for that one
     if scoped_tree is None:
         scoped_tree = page.lxml()
@@ -205,7 +206,7 @@ def test_markup_before_the_container_gives_the_same_fields_as_the_whole_page(fix
     page = PageDocument(broken)
     parser = CNAParser()
     meta = read_meta(page, "file:///x")
-    tree = page.container(parser.scopes)
+    tree = page.container(parser.scopes, parser.scope_ends)
     whole = _fields(parser.parse, parse_html(broken), meta, "file:///x")
     scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
     assert scoped == whole
@@ -244,3 +245,96 @@ def test_a_page_libxml2_cannot_read_is_one_unreadable_html_failure(body):
 
     with pytest.raises(NotAnArticle, match="^unreadable HTML: "):
         extract(Page(url="https://example.com/news/1.html", body=body))
+
+
+# -- reading stops after the container (CNAParser.scope_ends) ---------------------------------
+
+
+def test_libxml2_reads_no_further_than_the_tag_after_the_container():
+    """The seed page's tree ends with the ad block's start tag that follows the container;
+    without the end marker the rest of the page (the footer) is read too."""
+    parser = CNAParser()
+    page = PageDocument(SEED_PAGE.read_bytes())
+    cut = page.container(parser.scopes, parser.scope_ends)
+    full = PageDocument(SEED_PAGE.read_bytes()).container(parser.scopes)
+    assert cut is not None and full is not None
+    last = list(cut.find("body").iter())[-1]
+    assert "advertiseGroup" in (last.get("class") or "") and len(last) == 0
+    assert len(list(full.iter())) > len(list(cut.iter()))
+    top = cut.find("body/*")
+    assert to_html(top) == to_html(full.find("body/*"))
+
+
+# The end marker where it does not end the container: inside it (libxml2 must then read on), or
+# the container's class name after it (libxml2 could see a second container there).
+MARKER_IN_THE_WAY = [
+    ("inside", "<p>the advertiseGroup of this paragraph</p>"),
+    ("inside", '<p><span class="advertiseGroup">ad</span> text</p>'),
+    ("inside", "<p>x</p><!-- advertiseGroup --><p>y</p>"),
+    ("inside", "<p>x</p><!--新聞本文 結束 --><p>y</p>"),
+    # libxml2 reads a <template>'s content as markup; lexbor's selectors do not see it
+    ("after", '<div class="advertiseGroup"></div><template><div class="centralContent"><div class="media">'
+              '<figure><img src="extra.jpg"></figure></div></div></template>'),
+    ("after", '<div class="advertiseGroup"></div><template><div class="news_content_new"><div class="box_1">'
+              '<img src="extra.jpg"><h2>extra</h2></div></div></template>'),
+]
+
+
+@pytest.mark.parametrize(("where", "snippet"), MARKER_IN_THE_WAY)
+@pytest.mark.parametrize("fixture", CNA_ARTICLES, ids=lambda p: p.stem)
+def test_an_end_marker_that_does_not_end_the_container_changes_nothing(fixture, where, snippet):
+    from newsmirror.sites.base import read_meta
+
+    page_bytes = fixture.read_bytes()
+    at = re_body_start(page_bytes) if where == "inside" else page_bytes.rindex(b"</body>")
+    changed = page_bytes[:at] + snippet.encode() + page_bytes[at:]
+    page = PageDocument(changed)
+    parser = CNAParser()
+    meta = read_meta(page, "file:///x")
+    tree = page.container(parser.scopes, parser.scope_ends)
+    whole = _fields(parser.parse, parse_html(changed), meta, "file:///x")
+    scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+    assert scoped == whole
+    if where == "inside" and snippet.startswith("<p>x"):
+        assert isinstance(whole, dict) and "<p>y</p>" in whole["body_html"]
+    elif where == "inside":
+        assert isinstance(whole, dict) and "advertiseGroup" in whole["body_html"] or "ad</span>" in whole["body_html"]
+    elif ("news_content_new" in snippet) == (b"news_content_new" in page_bytes):  # the page's own era
+        assert isinstance(whole, dict) and "extra.jpg" in whole["body_html"]  # libxml2 saw two blocks
+
+
+# Random tags (a fixed seed) inserted around the end of the article block, where libxml2 stops
+# reading: whatever they do to the block, its fields are those of a whole-page parse.
+RANDOM_TAGS = [
+    "<p>", "</p>", "<div>", "</div>", "<b>", "</b>", "<a href=x>", "</a>", "<table>", "<td>", "</td>",
+    "</table>", "<ul>", "<li>", "<span>", "</span>", "<!--", "-->", "<script>", "</script>", "<textarea>",
+    "</textarea>", "<template>", "</template>", "<br>", "</br>", "<img src=a.jpg>", "<figure>", "</figure>",
+    "</body>", "</html>", "<body>", "<", ">", '"', "&", '<div class="advertiseGroup">', "advertiseGroup",
+    "<!--新聞本文 結束 -->", '<div class="centralContent">', '<div class="news_content_new">',
+    '<div class="media"><figure><img src=z.jpg></figure></div>', "<h1>T</h1>", '<div class="paragraph">',
+]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_tags_around_the_block_end_give_the_whole_page_fields(seed):
+    import random
+
+    from newsmirror.sites.base import read_meta
+
+    rng = random.Random(seed)
+    parser = CNAParser()
+    for _ in range(25):
+        fixture = rng.choice(CNA_ARTICLES)
+        page_bytes = fixture.read_bytes()
+        block = page_bytes.find(b'class="centralContent"')
+        block = block if block >= 0 else page_bytes.find(b'class="news_content_new"')
+        end = max(page_bytes.find(b"advertiseGroup", block), page_bytes.find("新聞本文 結束".encode(), block))
+        for _ in range(rng.randint(1, 4)):
+            at = rng.randint(max(block + 40, end - 3000), end + 300)
+            page_bytes = page_bytes[:at] + rng.choice(RANDOM_TAGS).encode() + page_bytes[at:]
+        page = PageDocument(page_bytes)
+        meta = read_meta(page, "file:///x")
+        tree = page.container(parser.scopes, parser.scope_ends)
+        whole = _fields(parser.parse, parse_html(page_bytes), meta, "file:///x")
+        scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+        assert scoped == whole, (fixture.name, seed)

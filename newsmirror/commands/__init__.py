@@ -7,6 +7,7 @@ configuration, crash), 4 a source looks broken.
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -52,6 +53,16 @@ def build_parser() -> argparse.ArgumentParser:
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
     action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     return action.choices[name]
+
+
+def entry_point() -> int:
+    """The ``newsmirror`` command: :func:`main`, then an exit without the interpreter's final
+    garbage collection over the whole heap (Scrapy, Twisted, lxml: ~70 ms of CPU at every exit).
+    Every file a command writes is closed (and its posts durable) before main returns; freezing
+    only keeps the collector from walking what is left, which the process is about to drop."""
+    code = main()
+    gc.freeze()
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

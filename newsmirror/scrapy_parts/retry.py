@@ -58,10 +58,14 @@ class BackoffRetryMiddleware(RetryMiddleware):
             await maybe_deferred_to_future(deferLater(reactor, delay, lambda: None))
         return result
 
-    # coroutines, not Deferreds: Scrapy deprecates a middleware method returning a Deferred
-    async def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
+    # coroutines, not Deferreds: Scrapy deprecates a middleware method returning a Deferred.
+    # A response that is not retried (nearly all) is handed back as it is, without a coroutine
+    # or a look at Retry-After: Scrapy awaits whatever this returns.
+    def process_response(self, request: Request, response: Response) -> Any:  # type: ignore[override]
         result = super().process_response(request, response)
-        return await self._later(result, self.delay_for(request, response))
+        if not isinstance(result, Request):
+            return result
+        return self._later(result, self.delay_for(request, response))
 
     async def process_exception(self, request: Request, exception: Exception) -> Any:  # type: ignore[override]
         result = super().process_exception(request, exception)

@@ -92,7 +92,7 @@ def _parser_and_tree(page: Page, document: PageDocument, meta: PageMeta) -> tupl
             # the middle of the text would parse as a shorter article and replace the complete post
             raise NotAnArticle("truncated page: the HTML does not end with </html>")
         scopes: tuple[str, ...] = getattr(parser, "scopes", ())
-        doc = document.container(scopes) if scopes else None
+        doc = document.container(scopes, getattr(parser, "scope_ends", None)) if scopes else None
         return parser, doc if doc is not None else document.lxml()
     except (ValueError, etree.ParserError) as exc:  # what libxml2 cannot read at all
         raise NotAnArticle(f"unreadable HTML: {exc}") from exc

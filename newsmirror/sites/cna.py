@@ -64,6 +64,7 @@ class Layout:
 
     name: str
     scope: str  # the article container: every field selector below starts with it (searched inside it)
+    scope_end: str  # text the page has only after the container: the parser reads no further
     marker: str  # CSS that matches pages of this era (tried newest era first)
     title: str
     published_text: str  # visible publication time, used when no machine-readable date exists
@@ -79,6 +80,7 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout(
         name="2026",
         scope="div.centralContent",
+        scope_end="advertiseGroup",
         marker="div.centralContent div.updatetime time[datetime]",
         title="div.centralContent h1",
         published_text="div.centralContent div.updatetime time:nth-of-type(1)",
@@ -91,6 +93,7 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout(
         name="2023",
         scope="div.centralContent",
+        scope_end="advertiseGroup",
         marker="div.centralContent figure, div.centralContent h1 > span",
         title="div.centralContent h1",
         published_text="div.centralContent div.updatetime span:nth-of-type(1)",
@@ -103,6 +106,7 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout(
         name="2017",
         scope="div.centralContent",
+        scope_end="advertiseGroup",
         marker="div.centralContent",
         title="div.centralContent h1",
         published_text="div.centralContent div.updatetime span",
@@ -115,6 +119,7 @@ LAYOUTS: tuple[Layout, ...] = (
     Layout(
         name="2014",
         scope="div.news_content_new",
+        scope_end="<!--新聞本文 結束",
         marker="div.news_content_new",
         title="div.news_content_new h1",
         published_text="div.news_content_new div.date",
@@ -137,6 +142,7 @@ class CNAParser:
     ids_in_urls = True  # every article URL names its id: the requested URL is an identity claim
     # every field is inside the article container: the parser needs an lxml tree from its start on
     scopes = tuple(dict.fromkeys(layout.scope for layout in LAYOUTS))
+    scope_ends = {layout.scope: layout.scope_end for layout in LAYOUTS}
 
     def matches(self, page: PageDocument, meta: PageMeta, url: str) -> bool:
         for candidate in (meta.canonical, meta.og_url, url):

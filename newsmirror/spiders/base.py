@@ -107,7 +107,7 @@ class NewsSpider(scrapy.Spider):
             body=response.body,
             # the charset the server *declared*, not Scrapy's guess: decoding (html.choose_encoding)
             # weighs it against the BOM and the page's <meta> itself
-            encoding=http_content_type_encoding(response.headers.get("Content-Type", b"").decode("latin-1")),
+            encoding=http_content_type_encoding(content_type),
             origin=origin or response.url,
             fetched_at=datetime.now(timezone.utc),
             label=self.label,

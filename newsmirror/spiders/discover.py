@@ -254,7 +254,7 @@ class DiscoverSpider(NewsSpider):
         if store.get(site, article_id) is None:  # only for articles really mirrored (not --dry-run)
             return
         # a linkless feed item's post points at its feed: the feed is no alias of the article
-        keep = [u for u in urls if u and identity_url(u) not in self.entry_point_identities]
+        keep = [u for u in dict.fromkeys(urls) if u and identity_url(u) not in self.entry_point_identities]
         store.add_aliases(site, article_id, keep)
 
     def _skip_once(self, url: str, reason: str) -> None:
@@ -296,8 +296,10 @@ def _as_page_source(source: Source) -> Source:
 
 
 def _allowed(url: str, domains: tuple[str, ...]) -> bool:
+    if not domains:
+        return True
     host = (urlsplit(url).hostname or "").lower()
-    return not domains or any(host == d or host.endswith("." + d) for d in domains)
+    return any(host == d or host.endswith("." + d) for d in domains)
 
 
 def _content_type(response: Response) -> str | None:
