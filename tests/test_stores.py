@@ -31,7 +31,6 @@ from newsmirror.stores import (
     StoreError,
     decode_body,
     gunzip,
-    header_dict,
     iter_stored_pages,
 )
 
@@ -428,112 +427,11 @@ def test_garbled_warc_record_is_an_error_not_a_crash(crawl_plain: Crawl, tmp_pat
     warc.write_bytes(bytes(data))
 
     results = list(iter_stored_pages(warc))
-    assert [type(r) for r in results] == [StoredPage, StoreError] + [StoredPage] * 4
+    assert [type(r) for r in results] == [StoredPage, StoreError]
     assert results[0].origin == f"{warc}#record 2"
     assert results[1].origin == f"{warc}#record 4"
     assert results[1].reason and "\n" not in results[1].reason
-    # reading resumes at the next gzip member that holds a record (warcio, and fastwarc alone, stop
-    # at the damage): every page after it is read, numbered as before
-    whole = {r.origin.split("#")[1]: r.body for r in iter_stored_pages(crawl_plain.warc)}
-    assert {r.origin.split("#")[1]: r.body for r in results[2:]} == {
-        n: body for n, body in whole.items() if int(n.split()[1]) > 4}
-
-
-def record_offsets(data: bytes) -> list[int]:
-    with io.BytesIO(data) as fh:
-        it = ArchiveIterator(fh)
-        return [it.get_record_offset() for _ in it]
-
-
-def test_damaged_header_in_an_uncompressed_warc_is_one_error_then_reading_resumes(crawl_plain: Crawl,
-                                                                                 tmp_path: Path) -> None:
-    """fastwarc does not resynchronise after a bad record header (nor did warcio); newsmirror does."""
-    data = bytearray(gzip.decompress(crawl_plain.warc.read_bytes()))
-    fourth = record_offsets(bytes(data))[3]
-    data[fourth: fourth + 8] = b"XXXX/1.0"  # the 2nd response record's "WARC/1.0" line
-    warc = tmp_path / "damaged.warc"
-    warc.write_bytes(bytes(data))
-    results = list(iter_stored_pages(warc))
-    whole = [(r.origin.split("#")[1], r.body) for r in iter_stored_pages(crawl_plain.warc)]
-    assert [(r.origin.split("#")[1], getattr(r, "body", None)) for r in results] == [
-        whole[0], ("record 4", None), *whole[2:]]
-    assert results[1] == StoreError(f"{warc}#record 4", "damaged or truncated record header")
-
-
-@pytest.mark.parametrize("suffix", [".warc.gz", ".warc"])
-def test_torn_warc_with_a_run_appended_reads_every_record_after_the_tear(crawl_plain: Crawl, tmp_path: Path,
-                                                                        suffix: str) -> None:
-    """A crawl killed mid-write, then a rerun appending to the same --warc file (warc_writer appends).
-
-    Uncompressed, the torn record's Content-Length reaches into the appended records: its page
-    would come out with them glued to its body.  It is reported instead, and the records it
-    swallowed are read.
-    """
-    data = crawl_plain.warc.read_bytes()
-    if suffix == ".warc":
-        data = gzip.decompress(data)
-    starts = record_offsets(data)
-    whole = [(int(r.origin.split()[-1]), r.url, r.body) for r in iter_stored_pages(crawl_plain.warc)]
-    number, url, _body = next(r for r in whole if r[1] == crawl_plain.url("/a.html"))
-    length = starts[number] - starts[number - 1]
-    warc = tmp_path / f"torn{suffix}"
-    warc.write_bytes(data[: starts[number - 1] + length * 2 // 3] + data)  # torn in a.html's body
-
-    results = list(iter_stored_pages(warc))
-    errors = [r for r in results if isinstance(r, StoreError)]
-    assert len(errors) == 1 and errors[0].origin == f"{warc}#record {number}"
-    assert errors[0].reason.startswith("truncated record:" if suffix == ".warc" else "garbled gzip member")
-    expected = [r for r in whole if r[0] < number] + [(number + n, u, b) for n, u, b in whole]
-    assert [(int(r.origin.split()[-1]), r.url, r.body) for r in results if isinstance(r, StoredPage)] == expected
-
-
-def test_gzip_member_cut_before_it_holds_anything_is_reported(crawl_plain: Crawl, tmp_path: Path) -> None:
-    """fastwarc passes silently over a gzip member cut in its first bytes; newsmirror reports it."""
-    data = crawl_plain.warc.read_bytes()
-    member = record_offsets(data)[1]  # a.html's response record
-    whole = list(iter_stored_pages(crawl_plain.warc))
-    warc = tmp_path / "cut.warc.gz"
-    for extra in (3, 10, 40):  # gzip header only, then some deflate bytes that decode to nothing yet
-        warc.write_bytes(data + data[member: member + extra])  # as if a second run was killed at once
-        results = list(iter_stored_pages(warc))
-        assert [r.origin.split("#")[1] for r in results[:-1]] == [r.origin.split("#")[1] for r in whole]
-        assert results[-1] == StoreError(f"{warc}#record 14", "truncated record: the file ends inside it")
-
-
-def test_gzip_members_of_blank_lines_or_a_cut_trailer_lose_nothing(crawl_plain: Crawl, tmp_path: Path) -> None:
-    data = crawl_plain.warc.read_bytes()
-    whole = [r.origin.split("#")[1] for r in iter_stored_pages(crawl_plain.warc)]
-    warc = tmp_path / "tail.warc.gz"
-    # better than with warcio, which took a gzip member of blank lines for a truncated record
-    for tail, cut in ((gzip.compress(b"\r\n\r\n"), 0), (b"", 4)):  # 4: into the last gzip trailer
-        warc.write_bytes((data + tail)[: len(data + tail) - cut])
-        assert [r.origin.split("#")[1] for r in iter_stored_pages(warc)] == whole
-
-
-@pytest.mark.parametrize("per_member", [2, 13])
-def test_several_records_per_gzip_member_are_read(crawl_plain: Crawl, tmp_path: Path, per_member: int) -> None:
-    """A WARC gzipped whole (or in groups of records) is read; warcio gave up at its first member."""
-    raw = gzip.decompress(crawl_plain.warc.read_bytes())
-    starts = record_offsets(raw)
-    groups = [(starts[i], (starts + [len(raw)])[min(i + per_member, len(starts))])
-              for i in range(0, len(starts), per_member)]
-    packed = b"".join(gzip.compress(raw[a:b], mtime=0) for a, b in groups)
-    warc = tmp_path / "packed.warc.gz"
-    warc.write_bytes(packed)
-    expected = [(r.origin.split("#")[1], r.url, r.body) for r in iter_stored_pages(crawl_plain.warc)]
-    assert [(r.origin.split("#")[1], r.url, r.body) for r in iter_stored_pages(warc)] == expected
-    # cut half-way into the compressed bytes of the 2nd member (the only one when all 13 share it):
-    # exact pages up to the cut, then one error for the record the file ends in
-    group = 1 if per_member == 2 else 0
-    before = len(gzip.compress(raw[slice(*groups[0])], mtime=0)) if group else 0
-    warc.write_bytes(packed[: before + len(gzip.compress(raw[slice(*groups[group])], mtime=0)) // 2])
-    *pages, error = list(iter_stored_pages(warc))
-    assert isinstance(error, StoreError)
-    cut_in = int(error.origin.split()[-1])
-    assert group * per_member < cut_in <= (group + 1) * per_member
-    assert [(r.origin.split("#")[1], r.url, r.body) for r in pages] == [
-        r for r in expected if int(r[0].split()[1]) < cut_in]
-    assert error.reason.startswith(("truncated", "damaged or truncated record header")), error
+    # warcio cannot find the next record after a damaged gzip member, so that is where it ends
 
 
 def test_warc_with_chunked_and_brotli_payloads(tmp_path: Path) -> None:
@@ -565,55 +463,6 @@ def test_warc_with_chunked_and_brotli_payloads(tmp_path: Path) -> None:
     ]
     assert all(r.headers == {"content-type": "text/html"} for r in results)
     assert {r.fetched_at for r in results} == {datetime(2024, 5, 1, 12, 30, 45, 123456, tzinfo=timezone.utc)}
-
-
-@pytest.mark.parametrize("suffix", [".warc.gz", ".warc"])
-def test_read_record_at_an_offset(crawl_plain: Crawl, tmp_path: Path, suffix: str) -> None:
-    """reprocess --download-images indexes image records by offset and reads them back one by one."""
-    from newsmirror.stores.warc import read_record_at
-
-    data = crawl_plain.warc.read_bytes()
-    warc = tmp_path / f"crawl{suffix}"
-    warc.write_bytes(data if suffix == ".warc.gz" else gzip.decompress(data))
-    offsets = record_offsets(warc.read_bytes())
-    whole = {int(r.origin.split()[-1]): r for r in iter_stored_pages(warc)}
-    for number, offset in enumerate(offsets, start=1):
-        got = read_record_at(warc, offset)
-        expected = whole.get(number)
-        assert (got is None) == (expected is None)
-        if got is not None:
-            assert (got.url, got.body, got.status, got.headers, got.origin) == (
-                expected.url, expected.body, expected.status, expected.headers, f"{warc}@{offset}")
-    assert isinstance(read_record_at(warc, offsets[1] + 1), StoreError)  # not a record's start
-
-def test_http_heads_parsed_as_warcio_parses_them(tmp_path: Path) -> None:
-    """fastwarc only frames records; the HTTP head is parsed here, and must come out as warcio's did."""
-    heads = [
-        (b"<http://x.test/a b>", b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nX-Folded: a\r\n  b\r\n"
-         b"X-Latin: caf\xe9\r\nNoColon\r\nServer:   x  \r\nX-Dup: 1\r\nx-dup: 2\r\n\r\n<p>body</p>\r\n"),
-        (b"http://x.test/lf", b"HTTP/1.0 404\nContent-Type: text/plain\n\nnot found"),
-        (b"http://x.test/icy", b"ICY 200 OK\r\n\r\nstream"),
-        (b"http://x.test/bad", b"HTTP/1.1 abc OK\r\n\r\n"),
-        (b"dns:x.test", b"x.test. 60 IN A 127.0.0.1\r\n"),
-    ]
-    warc = tmp_path / "heads.warc"
-    warc.write_bytes(b"".join(
-        b"WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:%d>\r\nWARC-Date: 2024-05-01T12:00:00Z\r\n"
-        b"WARC-Target-URI: %s\r\nContent-Length: %d\r\n\r\n%s\r\n\r\n" % (n, uri, len(block), block)
-        for n, (uri, block) in enumerate(heads)))
-    with open(warc, "rb") as fh:
-        warcio_view = [(r.rec_headers.get_header("WARC-Target-URI"), r.http_headers) for r in ArchiveIterator(fh)]
-    results = list(iter_stored_pages(warc))
-    assert [type(r) for r in results] == [StoredPage, StoredPage, StoreError, StoreError]  # dns: is no page
-    for page, (url, http) in zip(results[:2], warcio_view[:2], strict=True):
-        assert (page.url, page.status) == (url, int(http.get_statuscode()))
-        assert page.headers == header_dict(http.headers)  # what the warcio-based reader gave
-    assert results[0].url == "http://x.test/a%20b"
-    assert results[0].headers["x-dup"] == "1, 2" and results[0].headers["x-folded"] == "a  b"
-    assert results[0].headers["x-latin"] == "caf\xe9"
-    assert (results[0].body, results[1].body, results[1].status) == (b"<p>body</p>\r\n", b"not found", 404)
-    assert results[2].reason == "response record without an HTTP status line"
-    assert results[3].reason == "bad HTTP status line 'abc OK'"
 
 
 # -- bare files, folders, dispatch -----------------------------------------------------------

@@ -64,9 +64,13 @@ def index_warc_images(path: Path) -> dict[str, int]:
 
 
 def read_warc_record(path: Path, offset: int) -> Any:
-    from ..stores.warc import read_record_at
+    from warcio.archiveiterator import ArchiveIterator
 
-    return read_record_at(path, offset)
+    from ..stores.warc import _read_record
+
+    with path.open("rb") as fh:
+        fh.seek(offset)
+        return _read_record(next(ArchiveIterator(fh)), f"{path}@{offset}")
 
 
 class StoredMediaMiddleware:
