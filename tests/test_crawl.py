@@ -287,3 +287,22 @@ def test_a_sitemap_crawl_without_images_loads_neither_feedparser_nor_scrapys_med
     assert "loaded: \n" in result.stdout
     assert len(posts(out)) == len(IN_SITEMAP)
     assert posts(out)["2023-09-11-cna-202309110310.md"] == (FIXTURES / "seed/expected_clean.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "kept"),
+    [
+        ([], False),
+        (["--download-images"], True),
+        (["-s", "NEWSMIRROR_DOWNLOAD_IMAGES=1"], True),  # the setting asks for images too
+    ],
+)
+def test_the_images_pipeline_is_left_out_only_when_nothing_asks_for_images(argv, kept):
+    from newsmirror.commands import build_parser
+    from newsmirror.commands.crawl import crawl_settings, leave_out_images_unless_asked
+
+    args = build_parser().parse_args(["crawl", "--sitemap", "http://127.0.0.1:9/sitemap.xml", *argv])
+    settings = crawl_settings(args)
+    leave_out_images_unless_asked(settings, [])
+    pipelines = settings.getdict("ITEM_PIPELINES")
+    assert any(k.endswith(".ImagesToSitePipeline") for k in pipelines) is kept

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .common import (
     CannotRun,
@@ -23,6 +23,9 @@ from .common import (
     scrapy_settings,
 )
 from .mirror import check_urls
+
+if TYPE_CHECKING:
+    from ..sources import Source
 
 EXAMPLES = """\
   newsmirror crawl                                  # the packaged CNA sitemaps and feeds
@@ -216,9 +219,13 @@ WORKER_PIPELINES = {
 }
 
 
-def without_images(settings: Any) -> None:
-    """No source downloads images: leave the images pipeline out rather than let it say
-    NotConfigured, which costs importing Scrapy's files and media pipelines (~50 ms of start-up)."""
+def leave_out_images_unless_asked(settings: Any, sources: list[Source]) -> None:
+    """No source downloads images (neither ``--download-images``, ``-s
+    NEWSMIRROR_DOWNLOAD_IMAGES=1`` nor a source's ``download_images``): leave the images pipeline
+    out rather than let it say NotConfigured, which costs importing Scrapy's files and media
+    pipelines (~50 ms of start-up)."""
+    if settings.getbool("NEWSMIRROR_DOWNLOAD_IMAGES") or any(s.download_images for s in sources):
+        return
     pipelines = settings.getdict("ITEM_PIPELINES")
     kept = {k: v for k, v in pipelines.items() if not k.endswith(".ImagesToSitePipeline")}
     settings.set("ITEM_PIPELINES", kept, priority=settings.getpriority("ITEM_PIPELINES"))
@@ -260,8 +267,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--download-images (or download_images in a source) does not work with --redis yet")
     since = _since(args)
     settings = crawl_settings(args)
-    if not (args.download_images or any(s.download_images for s in sources)):
-        without_images(settings)
+    leave_out_images_unless_asked(settings, sources)
     with output_lock(args, settings), coordinator_lock(settings, args):
         report = make_report(args)
         for source in sources:
