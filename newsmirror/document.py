@@ -129,8 +129,13 @@ class PageDocument:
         ``ends`` names, per scope, a string the page has only after the container (CNA's ad
         block): libxml2 then reads only up to the tag holding its first occurrence.  Once it has
         read a container's end, nothing after can change the container's tree; if the
-        container is not closed by then (the string was inside it), the rest is read too."""
+        container is not closed by then (the string was inside it), the rest is read too.  A
+        page with a ``<template>`` is read to its end, and its containers searched in the tree."""
         absent: list[str] = []  # earlier scopes whose class name is nowhere in the source
+        # A <template>'s content is hidden from lexbor's selectors, and libxml2 reads it as
+        # markup, entity references in class names decoded ("central&#67;ontent"): then no
+        # substring search of the source may stand in for a search of libxml2's tree.
+        hidden = self.tree.css_first("template") is not None
         for scope in scopes:
             tag = _start_tag(scope)
             seen = len(self.tree.css(scope))  # what a browser sees: not a start tag in a comment
@@ -141,9 +146,11 @@ class PageDocument:
             if not seen:
                 if name in source:
                     return None
-                absent.append(scope)
+                if not hidden:
+                    absent.append(scope)
                 continue
-            root = self._from_start_tag(source, name, tag, (ends or {}).get(scope))
+            end = None if hidden else (ends or {}).get(scope)
+            root = self._from_start_tag(source, name, tag, end, shortcut=not hidden)
             if root is None:
                 return None
             for other in absent:  # libxml2 cannot see an element whose class is not in the source
@@ -160,13 +167,13 @@ class PageDocument:
         return self._body if self._utf8 else self.text()
 
     def _from_start_tag(
-        self, source: AnyStr, name: AnyStr, tag: _StartTag, end: str | None
+        self, source: AnyStr, name: AnyStr, tag: _StartTag, end: str | None, shortcut: bool
     ) -> lxml.html.HtmlElement | None:
         """libxml2's parse from the first start tag of ``tag`` on (up to ``end``, see
         :meth:`container`), or None if there is none or what comes before it makes libxml2
-        read the block differently.  When the class name occurs once from the start tag on and
-        the tree starts with an element of that class, that element is the one container (no
-        tree search needed)."""
+        read the block differently.  With ``shortcut``, when the class name occurs once from the
+        start tag on and the tree starts with an element of that class, that element is the one
+        container (no tree search needed)."""
         raw = isinstance(source, bytes)
         at = _find_start_tag(source, name, tag.raw if raw else tag.text)
         context = _CONTEXT_TAGS_BYTES if raw else _CONTEXT_TAGS
@@ -181,7 +188,7 @@ class PageDocument:
             root = lxml.html.document_fromstring(source[at:], parser=parser)
             top = root.find("body/*")
         # the class name only in the container's own start tag: libxml2 has read no other
-        alone = source.count(name, at, cut) == 1
+        alone = shortcut and source.count(name, at, cut) == 1
         if alone and top is not None and tag.name in (top.get("class") or "").split():
             known_containers(root, tag.scope, [top])
         return root

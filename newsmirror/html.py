@@ -294,7 +294,8 @@ def select(el: etree._Element, css: str) -> list[etree._Element]:
 
 
 def text_of(el: etree._Element | None) -> str:
-    """Visible text of an element with whitespace tidied (see ``tidy_whitespace``)."""
+    """Visible text of an element (not a comment: its string-value would be the comment's own
+    text) with whitespace tidied (see ``tidy_whitespace``)."""
     if el is None:
         return ""
     return tidy_whitespace(str(_STRING_VALUE(el))).strip()

@@ -338,3 +338,31 @@ def test_random_tags_around_the_block_end_give_the_whole_page_fields(seed):
         whole = _fields(parser.parse, parse_html(page_bytes), meta, "file:///x")
         scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
         assert scoped == whole, (fixture.name, seed)
+
+
+# Class names spelled with entity references in markup lexbor does not show its selectors (a
+# <template>'s content) or reads as text: libxml2 decodes them, so only libxml2's tree can tell.
+ENCODED_CONTAINERS = [
+    '<template><div class="central&#67;ontent"><h1>Fake</h1><div class="paragraph"><p>fake</p></div></div></template>',
+    '<template><div class="news&#95;content_new"><h1>Fake</h1><div class="box_2"><p>fake</p></div></div></template>',
+    '<select><div class="central&#67;ontent"><h1>Fake</h1><div class="paragraph"><p>fake</p></div></div></select>',
+    '<noscript><div class="central&#67;ontent"><h1>Fake</h1><div class="paragraph"><p>fake</p></div></div></noscript>',
+]
+
+
+@pytest.mark.parametrize("where", ["inside", "after"])
+@pytest.mark.parametrize("snippet", ENCODED_CONTAINERS)
+@pytest.mark.parametrize("fixture", CNA_ARTICLES, ids=lambda p: p.stem)
+def test_entity_spelled_class_names_give_the_whole_page_fields(fixture, snippet, where):
+    from newsmirror.sites.base import read_meta
+
+    page_bytes = fixture.read_bytes()
+    at = re_body_start(page_bytes) if where == "inside" else page_bytes.rindex(b"</body>")
+    changed = page_bytes[:at] + snippet.encode() + page_bytes[at:]
+    page = PageDocument(changed)
+    parser = CNAParser()
+    meta = read_meta(page, "file:///x")
+    tree = page.container(parser.scopes, parser.scope_ends)
+    whole = _fields(parser.parse, parse_html(changed), meta, "file:///x")
+    scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+    assert scoped == whole
