@@ -8,8 +8,9 @@ lxml's element/text/tail model, and on *libxml2's* reading of the markup: where 
 is broken (an unclosed ``<strong>``, ``<a name=x/>``, ``<div/>``), HTML5 and libxml2 build
 different trees, and a parser that reads the block's direct children would lose paragraphs on
 an HTML5 tree.  So a parser that names its article container (``scopes``) gets libxml2's parse
-of the page *from the container's start tag on* (the last quarter of a CNA page), and any other
-parser a full libxml2 tree, parsed on first use.  See
+of the page *from the container's start tag on*, up to the tag after the block where the parser
+names one (``scope_ends``: about a sixth of a CNA page), and any other parser a full libxml2
+tree, parsed on first use.  See
 bench/README.md for what each part costs.
 """
 
