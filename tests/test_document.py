@@ -157,23 +157,31 @@ def _fields(parse, *args):
         return f"NotAnArticle: {exc}"
 
 
+def _scoped_and_whole(page_bytes: bytes):
+    """The CNA fields (or the refusal) from the container tree the parser gets (the whole page
+    where it gets none), from a whole-page libxml2 parse, and whether the container tree was used."""
+    from newsmirror.sites.base import read_meta
+
+    page = PageDocument(page_bytes)
+    parser = CNAParser()
+    meta = read_meta(page, "file:///x")
+    tree = page.container(parser.scopes, parser.scope_ends)
+    scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+    whole = _fields(parser.parse, parse_html(page_bytes), meta, "file:///x")
+    return scoped, whole, tree is not None
+
+
+def _inserted(page_bytes: bytes, where: str, snippet: str) -> bytes:
+    """``snippet`` inside the article body block, or just before ``</body>`` (after the block)."""
+    at = re_body_start(page_bytes) if where == "inside" else page_bytes.rindex(b"</body>")
+    return page_bytes[:at] + snippet.encode() + page_bytes[at:]
+
+
 @pytest.mark.parametrize("snippet", BROKEN_MARKUP)
 @pytest.mark.parametrize("fixture", CNA_ARTICLES, ids=lambda p: p.stem)
 def test_container_tree_reads_broken_markup_like_the_whole_page(fixture, snippet):
-    from newsmirror.sites.base import read_meta
-
-    page_bytes = fixture.read_bytes()
-    body_start = re_body_start(page_bytes)
-    broken = page_bytes[:body_start] + snippet.encode() + page_bytes[body_start:]
-    page = PageDocument(broken)
-    parser = CNAParser()
-    meta = read_meta(page, "file:///x")
-    scoped_tree = page.container(parser.scopes, parser.scope_ends)
-    assert scoped_tree is not None or "centralContent" in snippet  # the fast path, but for that one
-    if scoped_tree is None:
-        scoped_tree = page.lxml()
-    whole = _fields(parser.parse, parse_html(broken), meta, "file:///x")
-    scoped = _fields(parser.parse, scoped_tree, meta, "file:///x")
+    scoped, whole, fast = _scoped_and_whole(_inserted(fixture.read_bytes(), "inside", snippet))
+    assert fast or "centralContent" in snippet  # the fast path, but for that one
     assert scoped == whole
     if "centralContent" not in snippet and "<script" not in snippet:
         assert isinstance(whole, dict) and whole["body_html"].count("<p") >= 2
@@ -196,19 +204,12 @@ BEFORE_AND_INSIDE = [
 def test_markup_before_the_container_gives_the_same_fields_as_the_whole_page(fixture, before, inside):
     import re
 
-    from newsmirror.sites.base import read_meta
-
     page_bytes = fixture.read_bytes()
     start = re.search(rb'<div class="(?:centralContent|news_content_new)"', page_bytes).start()
     body_start = re_body_start(page_bytes)
     broken = (page_bytes[:start] + before.encode() + page_bytes[start:body_start] + b"<p>first</p>"
               + inside.encode() + page_bytes[body_start:])
-    page = PageDocument(broken)
-    parser = CNAParser()
-    meta = read_meta(page, "file:///x")
-    tree = page.container(parser.scopes, parser.scope_ends)
-    whole = _fields(parser.parse, parse_html(broken), meta, "file:///x")
-    scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+    scoped, whole, _ = _scoped_and_whole(broken)
     assert scoped == whole
 
 
@@ -283,17 +284,8 @@ MARKER_IN_THE_WAY = [
 @pytest.mark.parametrize(("where", "snippet"), MARKER_IN_THE_WAY)
 @pytest.mark.parametrize("fixture", CNA_ARTICLES, ids=lambda p: p.stem)
 def test_an_end_marker_that_does_not_end_the_container_changes_nothing(fixture, where, snippet):
-    from newsmirror.sites.base import read_meta
-
     page_bytes = fixture.read_bytes()
-    at = re_body_start(page_bytes) if where == "inside" else page_bytes.rindex(b"</body>")
-    changed = page_bytes[:at] + snippet.encode() + page_bytes[at:]
-    page = PageDocument(changed)
-    parser = CNAParser()
-    meta = read_meta(page, "file:///x")
-    tree = page.container(parser.scopes, parser.scope_ends)
-    whole = _fields(parser.parse, parse_html(changed), meta, "file:///x")
-    scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+    scoped, whole, _ = _scoped_and_whole(_inserted(page_bytes, where, snippet))
     assert scoped == whole
     if where == "inside" and snippet.startswith("<p>x"):
         assert isinstance(whole, dict) and "<p>y</p>" in whole["body_html"]
@@ -319,10 +311,7 @@ RANDOM_TAGS = [
 def test_random_tags_around_the_block_end_give_the_whole_page_fields(seed):
     import random
 
-    from newsmirror.sites.base import read_meta
-
     rng = random.Random(seed)
-    parser = CNAParser()
     for _ in range(25):
         fixture = rng.choice(CNA_ARTICLES)
         page_bytes = fixture.read_bytes()
@@ -332,11 +321,7 @@ def test_random_tags_around_the_block_end_give_the_whole_page_fields(seed):
         for _ in range(rng.randint(1, 4)):
             at = rng.randint(max(block + 40, end - 3000), end + 300)
             page_bytes = page_bytes[:at] + rng.choice(RANDOM_TAGS).encode() + page_bytes[at:]
-        page = PageDocument(page_bytes)
-        meta = read_meta(page, "file:///x")
-        tree = page.container(parser.scopes, parser.scope_ends)
-        whole = _fields(parser.parse, parse_html(page_bytes), meta, "file:///x")
-        scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+        scoped, whole, _ = _scoped_and_whole(page_bytes)
         assert scoped == whole, (fixture.name, seed)
 
 
@@ -354,15 +339,5 @@ ENCODED_CONTAINERS = [
 @pytest.mark.parametrize("snippet", ENCODED_CONTAINERS)
 @pytest.mark.parametrize("fixture", CNA_ARTICLES, ids=lambda p: p.stem)
 def test_entity_spelled_class_names_give_the_whole_page_fields(fixture, snippet, where):
-    from newsmirror.sites.base import read_meta
-
-    page_bytes = fixture.read_bytes()
-    at = re_body_start(page_bytes) if where == "inside" else page_bytes.rindex(b"</body>")
-    changed = page_bytes[:at] + snippet.encode() + page_bytes[at:]
-    page = PageDocument(changed)
-    parser = CNAParser()
-    meta = read_meta(page, "file:///x")
-    tree = page.container(parser.scopes, parser.scope_ends)
-    whole = _fields(parser.parse, parse_html(changed), meta, "file:///x")
-    scoped = _fields(parser.parse, tree if tree is not None else page.lxml(), meta, "file:///x")
+    scoped, whole, _ = _scoped_and_whole(_inserted(fixture.read_bytes(), where, snippet))
     assert scoped == whole
