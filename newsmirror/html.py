@@ -184,38 +184,6 @@ def fix_void_elements(root: etree._Element) -> None:
                 el.tail = text + old_tail or None
 
 
-_meta_indexes = threading.local()
-
-
-def meta_elements(doc: etree._Element, attr: str, key: str) -> list[etree._Element]:
-    """``doc.iterfind(f".//meta[@{attr}='{key}']")``, from an index of the ``<meta>`` tags built
-    in one pass per document: pages are asked for a dozen keys under three attribute names, and
-    each XPath query was a walk over the whole tree."""
-    cached = getattr(_meta_indexes, "last", None)
-    if cached is None or cached[0] is not doc:
-        index: dict[tuple[str, str], list[etree._Element]] = {}
-        for el in doc.iter("meta"):
-            if el is doc:
-                continue
-            for name in ("property", "name", "itemprop"):
-                value = el.get(name)
-                if value is not None:
-                    index.setdefault((name, value), []).append(el)
-        cached = _meta_indexes.last = (doc, index)
-    return cached[1].get((attr, key), [])
-
-
-def meta_content(doc: etree._Element, *keys: str) -> str | None:
-    """Content of the first <meta property|name|itemprop=key> that has one."""
-    for key in keys:
-        for attr in ("property", "name", "itemprop"):
-            for el in meta_elements(doc, attr, key):
-                value = (el.get("content") or "").strip()
-                if value:
-                    return value
-    return None
-
-
 @lru_cache(maxsize=256)
 def _compiled(css: str) -> CSSSelector:
     return CSSSelector(css, translator="html")

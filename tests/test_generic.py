@@ -53,3 +53,21 @@ def test_naive_times_of_unknown_sites_are_utc_wherever_they_come_from():
     results = [ExtractPipeline().process_item(Page(url="https://news.example.org/x", body=h.encode())).published
                for h in (meta, timed)]
     assert [r.isoformat() for r in results] == ["2026-11-20T09:15:00+00:00"] * 2
+
+
+def test_a_body_without_images_gets_the_share_image_captioned_by_its_alt_text():
+    from newsmirror.items import Page
+    from newsmirror.pipelines import ExtractPipeline
+
+    html = PAGE.read_text().replace(
+        '<figure><img src="/img/bridge.jpg" alt="The bridge at dawn"><figcaption>The bridge at dawn.</figcaption></figure>',
+        "",
+    ).replace(
+        '<meta property="og:title"',
+        '<meta property="og:image" content="/img/share.jpg">'
+        '<meta property="og:image:alt" content="The reopened bridge from the east bank">'
+        '<meta property="og:title"',
+    )
+    art = ExtractPipeline().process_item(Page(url="https://news.example.org/x", body=html.encode()))
+    assert ('<figure><img src="https://news.example.org/img/share.jpg" alt="The reopened bridge from the east bank">'
+            "<figcaption>The reopened bridge from the east bank</figcaption></figure>") in art.body_html

@@ -38,6 +38,8 @@ class PageMeta:
     jsonld: dict[str, Any] | None  # the NewsArticle / Article object, if any
     zone: str | None = None  # the source's IANA timezone for times without an offset, if it names one
     canonicals: tuple[str, ...] = ()  # every <link rel=canonical>, in page order
+    site_name: str | None = None  # og:site_name or application-name
+    image_alt: str | None = None  # og:image:alt or twitter:image:alt
 
     def identity_claims(self) -> list[tuple[str, str]]:
         """(signal, URL) for everything on the page that says which article it is."""
@@ -139,4 +141,6 @@ def read_meta(page: PageDocument, url: str) -> PageMeta:
         modified_texts=tuple(t for t in modified if t),
         jsonld=jsonld,
         canonicals=canonicals,
+        site_name=page.meta_content("og:site_name", "application-name"),
+        image_alt=page.meta_content("og:image:alt", "twitter:image:alt"),
     )

@@ -27,7 +27,7 @@ from lxml import etree
 
 from ..dates import parse_datetime, parse_visible_date, zone_for
 from ..document import PageDocument
-from ..html import inner_html, meta_content, parse_fragment, select, text_of
+from ..html import inner_html, parse_fragment, select, text_of
 from ..urlnorm import clean_url, identity_url
 from .base import NotAnArticle, PageMeta
 
@@ -91,7 +91,7 @@ class GenericParser:
             return headings[0]
         if not page_title:
             raise NotAnArticle("no title on the page")
-        return strip_site_name(page_title, meta_content(doc, "og:site_name", "application-name"))
+        return strip_site_name(page_title, meta.site_name)
 
     # -- dates ---------------------------------------------------------------------------------
 
@@ -151,7 +151,7 @@ class GenericParser:
         captions = page_captions(doc)
         figure_images(container, captions)
         if container.find(".//img") is None and meta.og_image:
-            add_lead_figure(container, urljoin(url, meta.og_image), doc, captions)
+            add_lead_figure(container, urljoin(url, meta.og_image), meta.image_alt, captions)
         return inner_html(container).strip()
 
 
@@ -229,10 +229,11 @@ def figure_images(container: etree._Element, captions: dict[str, str]) -> None:
 
 
 def add_lead_figure(
-    container: etree._Element, src: str, doc: etree._Element, captions: dict[str, str]
+    container: etree._Element, src: str, image_alt: str | None, captions: dict[str, str]
 ) -> None:
-    """The page's share image (``og:image``) as lead figure of a body that has no image."""
-    caption = captions.get(_stem(src)) or meta_content(doc, "og:image:alt", "twitter:image:alt") or ""
+    """The page's share image (``og:image``) as lead figure of a body that has no image;
+    ``image_alt`` is the page's ``og:image:alt`` (or ``twitter:image:alt``)."""
+    caption = captions.get(_stem(src)) or image_alt or ""
     figure = etree.Element("figure")
     img = etree.SubElement(figure, "img", src=src)
     img.set("alt", caption)
