@@ -17,6 +17,7 @@ from .common import (
     add_common_options,
     add_image_option,
     finish,
+    leave_out_images_pipeline,
     make_report,
     output_lock,
     run_spider,
@@ -220,15 +221,10 @@ WORKER_PIPELINES = {
 
 
 def leave_out_images_unless_asked(settings: Any, sources: list[Source]) -> None:
-    """No source downloads images (neither ``--download-images``, ``-s
-    NEWSMIRROR_DOWNLOAD_IMAGES=1`` nor a source's ``download_images``): leave the images pipeline
-    out rather than let it say NotConfigured, which costs importing Scrapy's files and media
-    pipelines (~50 ms of start-up)."""
-    if settings.getbool("NEWSMIRROR_DOWNLOAD_IMAGES") or any(s.download_images for s in sources):
-        return
-    pipelines = settings.getdict("ITEM_PIPELINES")
-    kept = {k: v for k, v in pipelines.items() if not k.endswith(".ImagesToSitePipeline")}
-    settings.set("ITEM_PIPELINES", kept, priority=settings.getpriority("ITEM_PIPELINES"))
+    """No images pipeline unless ``--download-images``, ``-s NEWSMIRROR_DOWNLOAD_IMAGES=1`` or a
+    source's ``download_images`` asks for images."""
+    if not (settings.getbool("NEWSMIRROR_DOWNLOAD_IMAGES") or any(s.download_images for s in sources)):
+        leave_out_images_pipeline(settings)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from .common import (
     add_command,
     add_common_options,
     finish,
+    leave_out_images_pipeline,
     make_report,
     output_lock,
     run_spider,
@@ -74,9 +75,7 @@ def _offline(settings: Any, images: bool) -> None:
     settings.set("SPIDER_MIDDLEWARES_BASE", {}, priority="cmdline")
     settings.set("ROBOTSTXT_OBEY", False, priority="cmdline")
     if not images:
-        pipelines = settings.getdict("ITEM_PIPELINES")
-        kept = {k: v for k, v in pipelines.items() if not k.endswith(".ImagesToSitePipeline")}
-        settings.set("ITEM_PIPELINES", kept, priority="cmdline")
+        leave_out_images_pipeline(settings)
 
 
 def _images_from_cache(settings: Any, paths: list[str]) -> None:
