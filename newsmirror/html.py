@@ -39,9 +39,6 @@ _NEWLINE_RUN = re.compile(r"[ \t\f\r]*\n\s*")
 _CJK_CHAR = re.compile(f"[{_CJK}]")
 
 
-_utf8_decode = codecs.utf_8_decode
-
-
 def _codec(name: str | None) -> str | None:
     if not name:
         return None
@@ -53,6 +50,7 @@ def _codec(name: str | None) -> str | None:
 
 
 _UTF8_CHUNK = 32768
+_utf8_decode = codecs.utf_8_decode
 
 
 def _is_utf8(body: bytes, chunk: int = _UTF8_CHUNK) -> bool:
