@@ -19,10 +19,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import AnyStr, NamedTuple
+from typing import TYPE_CHECKING, AnyStr, NamedTuple
 
 import lxml.html
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser
 
 from .html import (
     containers_of,
@@ -33,6 +33,9 @@ from .html import (
     parse_html,
     reads_as_utf8,
 )
+
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborNode
 
 _META_NAMES = ("property", "name", "itemprop")
 # The elements the page-level readers (and the container search) look at, collected in one walk
