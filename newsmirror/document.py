@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
-from typing import AnyStr, NamedTuple
+from typing import TYPE_CHECKING, AnyStr, NamedTuple
 
 import lxml.html
 from selectolax.lexbor import LexborHTMLParser
@@ -34,7 +34,14 @@ from .html import (
     reads_as_utf8,
 )
 
+if TYPE_CHECKING:
+    from selectolax.lexbor import LexborNode
+
 _META_NAMES = ("property", "name", "itemprop")
+# The elements the page-level readers (and the container search) look at, collected in one walk
+# of lexbor's tree: each selector walk costs about as much as the next, whatever it finds.
+_READER_TAGS = ("meta", "script", "link", "time", "template")
+_READER_SELECTOR = ", ".join(_READER_TAGS)
 
 
 class PageDocument:
@@ -48,45 +55,63 @@ class PageDocument:
         self._utf8 = isinstance(body, bytes) and reads_as_utf8(body, encoding)
         if self._utf8:
             source: bytes | str = body
-            empty = not body.strip()
         else:
             source = self._text = decode(body, encoding)
-            empty = not self._text.strip()
-        if empty:
+        if not source or source.isspace():  # what `not source.strip()` tells, without the copy
             raise ValueError("empty document")
         self.tree = LexborHTMLParser(source)
-        self._meta: dict[tuple[str, str], list[str]] | None = None
+        self._found: dict[str, list[LexborNode]] | None = None
+        self._meta: dict[str, str] | None = None
         self._lxml: lxml.html.HtmlElement | None = None
+
+    def _elements(self, selector: str) -> list[LexborNode]:
+        """The elements matching ``selector`` in document order: one of the readers' tags from
+        the one walk of the tree (:func:`_walk`), anything else (a scope) from a walk of its own."""
+        if self._found is None:
+            self._found = _walk(self.tree)
+        found = self._found.get(selector)
+        if found is None:
+            found = self._found[selector] = self.tree.css(selector)
+        return found
 
     # -- page-level readers --------------------------------------------------------------
 
     def meta_content(self, *keys: str) -> str | None:
-        """Content of the first ``<meta property|name|itemprop=key>`` that has one."""
+        """Content of the first ``<meta property|name|itemprop=key>`` that has one: under
+        ``property`` first, then ``name``, then ``itemprop``, each in page order."""
         if self._meta is None:
-            index: dict[tuple[str, str], list[str]] = {}
-            for node in self.tree.css("meta"):
-                attrs = node.attributes
-                for name in _META_NAMES:
-                    value = attrs.get(name)
-                    if value is not None:
-                        index.setdefault((name, value), []).append(attrs.get("content") or "")
-            self._meta = index
+            self._meta = self._meta_index()
         for key in keys:
-            for name in _META_NAMES:
-                for content in self._meta.get((name, key), ()):
-                    if content.strip():
-                        return content.strip()
+            value = self._meta.get(key)
+            if value is not None:
+                return value
         return None
+
+    def _meta_index(self) -> dict[str, str]:
+        """Key -> the content :meth:`meta_content` gives for it, for every key on the page."""
+        first: dict[str, tuple[int, str]] = {}
+        for node in self._elements("meta"):
+            attrs = node.attributes
+            content = None
+            for rank, name in enumerate(_META_NAMES):
+                key = attrs.get(name)
+                if key is None:
+                    continue
+                if content is None:
+                    content = (attrs.get("content") or "").strip()
+                if content and (key not in first or first[key][0] > rank):
+                    first[key] = (rank, content)
+        return {key: content for key, (_, content) in first.items()}
 
     def jsonld_texts(self) -> Iterator[str]:
         """The text of every ``<script type="application/ld+json">``."""
-        for node in self.tree.css("script"):
+        for node in self._elements("script"):
             if node.attributes.get("type") == "application/ld+json":
                 yield node.text(deep=True) or ""
 
     def canonical_hrefs(self) -> Iterator[str]:
         """The href of every ``<link rel=canonical>``, in page order."""
-        for node in self.tree.css("link"):
+        for node in self._elements("link"):
             attrs = node.attributes
             href = attrs.get("href")
             if href is not None and (attrs.get("rel") or "").strip().lower() == "canonical":
@@ -94,7 +119,7 @@ class PageDocument:
 
     def time_datetimes(self) -> Iterator[str]:
         """The datetime attribute of every ``<time>`` that has one."""
-        for node in self.tree.css("time"):
+        for node in self._elements("time"):
             value = node.attributes.get("datetime")
             if value:
                 yield value
@@ -136,10 +161,10 @@ class PageDocument:
         # A <template>'s content is hidden from lexbor's selectors, and libxml2 reads it as
         # markup, entity references in class names decoded ("central&#67;ontent"): then no
         # substring search of the source may stand in for a search of libxml2's tree.
-        hidden = self.tree.css_first("template") is not None
+        hidden = bool(self._elements("template"))
         for scope in scopes:
             tag = _start_tag(scope)
-            seen = len(self.tree.css(scope))  # what a browser sees: not a start tag in a comment
+            seen = len(self._elements(scope))  # what a browser sees: not a start tag in a comment
             if tag is None or seen > 1:
                 return None
             source = self._source()
@@ -193,6 +218,20 @@ class PageDocument:
         if alone and top is not None and tag.name in (top.get("class") or "").split():
             known_containers(root, tag.scope, [top])
         return root
+
+
+def _walk(tree: LexborHTMLParser) -> dict[str, list[LexborNode]]:
+    """Every element of the readers' tags, by tag name, from one ``css()`` of the selector
+    list.  lexbor reports a node in document order, once per selector of the list it matches,
+    and no node has two of these names.  Should a match ever carry another name, each tag gets
+    a walk of its own instead."""
+    found: dict[str, list[LexborNode]] = {name: [] for name in _READER_TAGS}
+    for node in tree.css(_READER_SELECTOR):
+        bucket = found.get(node.tag)
+        if bucket is None:
+            return {name: tree.css(name) for name in _READER_TAGS}
+        bucket.append(node)
+    return found
 
 
 def _cut(source: AnyStr, at: int, end: AnyStr | None, name: AnyStr) -> int:

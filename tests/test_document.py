@@ -341,3 +341,64 @@ ENCODED_CONTAINERS = [
 def test_entity_spelled_class_names_give_the_whole_page_fields(fixture, snippet, where):
     scoped, whole, _ = _scoped_and_whole(_inserted(fixture.read_bytes(), where, snippet))
     assert scoped == whole
+
+
+# Markup for the one walk of lexbor's tree: every element the readers and the container search
+# look at, in places a browser does not show as elements (comments, <template> content, raw
+# text) or shows in other namespaces, in any case, with classes that match several scopes.
+WALK_PIECES = [
+    '<meta name="date" content="1">', '<META NAME=date CONTENT=" 2 ">', '<meta property="date" content="">',
+    '<meta itemprop="date" content="3">', '<meta property="og:title" name="og:title" content="t">',
+    '<meta name="a" property="b" itemprop="c" content="abc">', "<meta content=x>", "<meta name>",
+    '<script type="application/ld+json">{"@type": "NewsArticle"}</script>', "<script>var s = '<meta name=s content=s>';</script>",
+    '<link rel="canonical" href="/a">', '<LINK REL=" Canonical " HREF="/b">', "<link rel=stylesheet href=c>",
+    '<time datetime="2024-01-02">x</time>', "<time>y</time>", '<svg><time datetime="svg"></time><script>1</script></svg>',
+    '<math><meta name="m" content="m"></math>', '<template><meta name="t" content="t"><div class="centralContent"></div></template>',
+    '<!-- <meta name="c" content="c"><div class="centralContent"> -->', '<div class="centralContent">',
+    '<div class="x news_content_new centralContent">', '<div class="centralcontent">', '<p class="centralContent">',
+    '<div class="news_content_new">', "</div>", "<p>", "<table><tr><td>", "</td></tr></table>",
+    '<noscript><meta name="n" content="n"></noscript>', '<textarea><meta name="ta" content="ta"></textarea>',
+    '<title><meta name="ti" content="ti"></title>', "<template>", "</template>", "<select>",
+]
+
+
+def _meta_content_as_before(page: PageDocument, *keys: str) -> str | None:
+    """meta_content as it read before the one walk: an index of every (attribute, key)."""
+    index: dict[tuple[str, str], list[str]] = {}
+    for node in page.tree.css("meta"):
+        for name in ("property", "name", "itemprop"):
+            value = node.attributes.get(name)
+            if value is not None:
+                index.setdefault((name, value), []).append(node.attributes.get("content") or "")
+    for key in keys:
+        for name in ("property", "name", "itemprop"):
+            for content in index.get((name, key), ()):
+                if content.strip():
+                    return content.strip()
+    return None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_one_walk_finds_what_a_walk_per_selector_finds(seed):
+    """Each reader's elements from the one walk are the nodes, in the order, that ``tree.css``
+    of that tag alone gives; meta_content reads as it did."""
+    import random
+
+    rng = random.Random(seed)
+    for _ in range(20):
+        html = "".join(rng.choice(WALK_PIECES) for _ in range(rng.randint(0, 30)))
+        if rng.random() < 0.5:
+            html = "<!DOCTYPE html>" + html  # no-quirks mode as well as quirks
+        page = PageDocument(html or "<p>")
+        for selector in ("meta", "script", "link", "time", "template", "div.centralContent", "div.news_content_new"):
+            assert [n.mem_id for n in page._elements(selector)] == [
+                n.mem_id for n in page.tree.css(selector)
+            ], (html, selector)
+        keys = {"date", "og:title", "a", "b", "c", "s", "m", "t", "n", "ta", "ti", "x", "missing", ""}
+        for key in keys:
+            assert page.meta_content(key) == _meta_content_as_before(page, key), (html, key)
+        assert page.meta_content("missing", "date", "a") == _meta_content_as_before(page, "missing", "date", "a")
+        assert list(page.time_datetimes()) == [
+            n.attributes["datetime"] for n in page.tree.css("time") if n.attributes.get("datetime")
+        ]
+
