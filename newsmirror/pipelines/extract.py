@@ -23,8 +23,9 @@ PARSE_THREADS = 2  # the machines this runs on are small; more threads only figh
 
 class ExtractPipeline:
     def __init__(self, label: str | None = None, threaded: bool = False, jobs: int = 1,
-                 body_format: str | None = None) -> None:
+                 body_format: str | None = None, fingerprint: str | None = None) -> None:
         self.label = label
+        self.fingerprint = fingerprint  # keys the bare files read at extraction (newsmirror.inputs)
         self.body_format = body_format  # given: the pool's workers render the post too
         self.threaded = threaded
         self.jobs = jobs
@@ -38,7 +39,8 @@ class ExtractPipeline:
         threaded = crawler.settings.getbool("NEWSMIRROR_PARSE_IN_THREAD", True)
         jobs = crawler.settings.getint("NEWSMIRROR_JOBS", 0) or default_jobs()
         runtime = Runtime.of(crawler)
-        pipe = cls(runtime.label, threaded=threaded, jobs=jobs, body_format=runtime.body_format)
+        pipe = cls(runtime.label, threaded=threaded, jobs=jobs, body_format=runtime.body_format,
+                   fingerprint=runtime.fingerprint)
         pipe._crawler = crawler
         return pipe
 
@@ -50,7 +52,8 @@ class ExtractPipeline:
             self._asyncio = is_asyncio_available()
 
             self._processes = ExtractPool(
-                self.jobs, self.label, reactor.callFromThread, reactor.callLater, self.body_format
+                self.jobs, self.label, reactor.callFromThread, reactor.callLater, self.body_format,
+                self.fingerprint,
             )
             if self._crawler is not None:
                 register(self._crawler, self._processes)
@@ -112,4 +115,4 @@ class ExtractPipeline:
 
     def parse(self, item: Page) -> Article:
         """In this process (one job); the pool's workers run the same function."""
-        return extract_article(item, self.label)
+        return extract_article(item, self.label, self.fingerprint)
