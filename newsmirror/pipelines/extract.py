@@ -25,7 +25,8 @@ class ExtractPipeline:
     def __init__(self, label: str | None = None, threaded: bool = False, jobs: int = 1,
                  body_format: str | None = None, fingerprint: str | None = None) -> None:
         self.label = label
-        self.fingerprint = fingerprint  # keys the bare files read at extraction (newsmirror.inputs)
+        self._fingerprint = fingerprint  # keys the bare files read at extraction (newsmirror.inputs)
+        self._runtime: Runtime | None = None
         self.body_format = body_format  # given: the pool's workers render the post too
         self.threaded = threaded
         self.jobs = jobs
@@ -39,10 +40,18 @@ class ExtractPipeline:
         threaded = crawler.settings.getbool("NEWSMIRROR_PARSE_IN_THREAD", True)
         jobs = crawler.settings.getint("NEWSMIRROR_JOBS", 0) or default_jobs()
         runtime = Runtime.of(crawler)
-        pipe = cls(runtime.label, threaded=threaded, jobs=jobs, body_format=runtime.body_format,
-                   fingerprint=runtime.fingerprint)
+        pipe = cls(runtime.label, threaded=threaded, jobs=jobs, body_format=runtime.body_format)
         pipe._crawler = crawler
+        pipe._runtime = runtime
         return pipe
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The run's code and options fingerprint, asked of the Runtime at the first page (it
+        hashes newsmirror's files: ~8 ms a run that sees no page need not spend)."""
+        if self._fingerprint is None and self._runtime is not None:
+            self._fingerprint = self._runtime.fingerprint
+        return self._fingerprint
 
     def open_spider(self, spider: Any = None) -> None:
         if self.jobs > 1:
@@ -52,8 +61,7 @@ class ExtractPipeline:
             self._asyncio = is_asyncio_available()
 
             self._processes = ExtractPool(
-                self.jobs, self.label, reactor.callFromThread, reactor.callLater, self.body_format,
-                self.fingerprint,
+                self.jobs, self.label, reactor.callFromThread, reactor.callLater, self.body_format
             )
             if self._crawler is not None:
                 register(self._crawler, self._processes)
@@ -86,6 +94,8 @@ class ExtractPipeline:
 
     def _in_process_pool(self, item: Page) -> Any:
         assert self._processes is not None
+        if self._processes.fingerprint is None:
+            self._processes.fingerprint = self.fingerprint
         if self._asyncio:  # Scrapy awaits an asyncio future as it is: no Deferred to adapt
             future = asyncio.get_running_loop().create_future()
 
