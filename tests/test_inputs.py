@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -194,4 +195,11 @@ def test_reprocess_with_two_jobs_reads_files_in_the_workers(tmp_path):
     for expected in ("1 new, 0 updated, 0 unchanged", "0 new, 0 updated, 1 unchanged"):
         result = run_cli("reprocess", str(folder), "-o", str(out), "--jobs", "2")
         assert result.returncode == 0 and expected in result.stderr, result.stderr
-    assert (out / POST).read_bytes() == GOLDEN_POST.read_bytes()
+        assert (out / POST).read_bytes() == GOLDEN_POST.read_bytes()
+        # the workers keyed what they read: its bytes, and its stat (settling, unless the machine
+        # took over 2 s from the copy to the read)
+        keys = {k for (k,) in sqlite3.connect(out / ".newsmirror/state.sqlite").execute("SELECT input_key FROM inputs")}
+        run = Run(tmp_path)
+        page = run.page(folder / "a.html")
+        content = run.runtime.input_key(with_body(page))
+        assert content in keys and len(keys) == 2 and (keys - {content}) <= set(run.runtime.stat_keys(page))
