@@ -28,10 +28,12 @@ class Page:
     requested_url: str = ""  # the URL asked for, before redirects ("" when nothing was fetched)
     source: str = ""  # name of the source (sources.toml) that announced it, for source health
     from_feed: bool = False  # a feed item's document built by the crawl (sites/feed.py), not a fetched page
+    file: str = ""  # a bare file the extraction reads itself (body empty until then: newsmirror.inputs)
 
     def __repr__(self) -> str:
         # Scrapy logs items on errors and at DEBUG: never the page bytes (a 20 MB page is one line)
-        return f"Page(url={self.url!r}, origin={self.origin!r}, {len(self.body)} bytes)"
+        size = f"{len(self.body)} bytes" if self.body or not self.file else "bytes not read yet"
+        return f"Page(url={self.url!r}, origin={self.origin!r}, {size})"
 
 
 @dataclass

@@ -24,6 +24,7 @@ from typing import Any
 
 from .clean import clean_body, lead_figure
 from .health import EMPTY, PARSE
+from .inputs import FILE_KEY, read_input_file
 from .items import Article, Page
 from .report import PageFailed
 from .sites import NotAnArticle, extract
@@ -40,13 +41,17 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def extract_article(page: Page, label: str | None) -> Article:
-    """Page -> Article, the extract stage: a parser's refusal is a failed page."""
+def extract_article(page: Page, label: str | None, fingerprint: str | None = None) -> Article:
+    """Page -> Article, the extract stage: a parser's refusal is a failed page.  A bare file's
+    bytes are read here (``page.file``), keyed with ``fingerprint`` (:mod:`newsmirror.inputs`)."""
+    file_key = read_input_file(page, fingerprint) if page.file and not page.body else ""
     try:
         article = extract(page, default_label=label)
     except NotAnArticle as exc:
         raise PageFailed(str(exc), blame=PARSE) from exc
     article.source = page.source
+    if file_key:  # recorded beside the bytes' key (pipelines/write.py), kept by pickle
+        article.__dict__[FILE_KEY] = file_key
     return article
 
 
@@ -66,9 +71,9 @@ def clean_article(article: Article) -> Article:
     return article
 
 
-def extract_and_clean(page: Page, label: str | None) -> Article:
+def extract_and_clean(page: Page, label: str | None, fingerprint: str | None = None) -> Article:
     """What a worker process does with one page: extract, then clean (both pure CPU)."""
-    return clean_article(extract_article(page, label))
+    return clean_article(extract_article(page, label, fingerprint))
 
 
 def _init_worker() -> None:
@@ -88,14 +93,14 @@ Done = Callable[[Article | None, BaseException | None], None]
 
 
 def extract_chunk(
-    pages: list[Page], label: str | None, body_format: str | None = None
+    pages: list[Page], label: str | None, body_format: str | None = None, fingerprint: str | None = None
 ) -> list[tuple[Article | None, BaseException | None]]:
     """What a worker process does with a few pages: extract, clean and (with a ``body_format``)
     render the post, all pure CPU; a page's error is its result, not the chunk's."""
     out: list[tuple[Article | None, BaseException | None]] = []
     for page in pages:
         try:
-            article = extract_and_clean(page, label)
+            article = extract_and_clean(page, label, fingerprint)
             if body_format is not None:
                 prerender(article, body_format)
             out.append((article, None))
@@ -123,9 +128,11 @@ class ExtractPool:
     CHUNK_WAIT = 0.002
 
     def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
-                 call_later: Callable[..., Any], body_format: str | None = None) -> None:
+                 call_later: Callable[..., Any], body_format: str | None = None,
+                 fingerprint: str | None = None) -> None:
         self.jobs = jobs
         self.label = label
+        self.fingerprint = fingerprint  # keys the bare files the workers read (newsmirror.inputs)
         self.body_format = body_format  # the workers render the post too (writer.post_bytes)
         self.deliver = deliver
         self.call_later = call_later
@@ -176,7 +183,7 @@ class ExtractPool:
         chunk, self._queued = self._queued, []
         try:
             pages = [page for page, _ in chunk]
-            future = self._pool().submit(extract_chunk, pages, self.label, self.body_format)
+            future = self._pool().submit(extract_chunk, pages, self.label, self.body_format, self.fingerprint)
         except Exception as exc:  # noqa: BLE001 - a broken pool: every page of the chunk fails
             future = Future()
             future.set_exception(exc)

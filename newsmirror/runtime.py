@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import xxhash
 from scrapy import signals
 
+from .inputs import bytes_key, content_key, stat_keys
 from .items import Page
 from .report import RunReport
 from .state import SeenStore
@@ -115,21 +115,36 @@ class Runtime:
             self._store = SeenStore.memory() if fresh and self.dry_run else SeenStore(self.state_path)
         return self._store
 
+    @property
+    def fingerprint(self) -> str:
+        """This newsmirror's code, output libraries and options: the part every input key shares
+        (handed to the extraction workers, which key the bare files they read)."""
+        if not self._fingerprint:
+            images = ("download_images",) if self.download_images else ()  # other post bytes
+            self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format, *images)
+        return self._fingerprint
+
     def input_key(self, page: Page) -> str:
         """Identifies an input *and* everything that shapes its post: the page's URL, label,
         declared encoding and bytes, this newsmirror's code, the output libraries' versions and
         the output options.  XXH3-128, not SHA-256: the skip stage hashes every page's bytes
         (~180 KiB) on the one reactor thread, 0.004 ms instead of 0.13.  A key only names an
         input (a chance collision, 2^-128, would keep an old post; a post is still checked
-        against its SHA-256 ``content_hash``)."""
-        if not self._fingerprint:
-            images = ("download_images",) if self.download_images else ()  # other post bytes
-            self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format, *images)
-        digest = xxhash.xxh3_128(self._fingerprint.encode())
-        for part in (page.url, page.label or "", page.encoding or ""):
-            digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
-        digest.update(page.body)
-        return digest.hexdigest()
+        against its SHA-256 ``content_hash``).
+
+        A bare file whose bytes are not read yet (``page.file``) has no key here: the extraction
+        that reads it makes it, and the skip stage knows it by :meth:`stat_keys`."""
+        if page.file and not page.body:
+            return ""
+        return content_key(self.fingerprint, page, page.body)
+
+    def stat_keys(self, page: Page) -> tuple[str, str]:
+        """A bare file's trusted and settling stat keys (:mod:`newsmirror.inputs`): one stat."""
+        return stat_keys(self.fingerprint, page)
+
+    def bytes_key(self, page: Page) -> str:
+        """A bare file's key, read in this process (a settling file's check)."""
+        return bytes_key(self.fingerprint, page)
 
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         self.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
@@ -306,11 +306,12 @@ class SeenStore:
 
     # -- writing -------------------------------------------------------------------------------
 
-    def put(self, record: SeenRecord, input_key: str | None = None) -> None:
+    def put(self, record: SeenRecord, input_key: str | Sequence[str] | None = None) -> None:
         """Insert or replace the row for ``(record.site, record.article_id)`` and commit.
 
         ``input_key`` (optional) records that this exact input produced this article, in the
-        same transaction, so a later run can skip the input without parsing it.
+        same transaction, so a later run can skip the input without parsing it.  Several keys
+        may name one input (a bare file's bytes and its stat, newsmirror.inputs).
         """
         if not record.site or not record.article_id:
             raise ValueError(f"record needs a site and an article_id: {record!r}")
@@ -336,14 +337,16 @@ class SeenStore:
         with self._write():
             self._put_rows(values, input_key)
 
-    def _put_rows(self, values: tuple[str | None, ...], input_key: str | None) -> None:
+    def _put_rows(self, values: tuple[str | None, ...], input_key: str | Sequence[str] | None) -> None:
         execute = self._conn.execute
         execute(PUT_SQL, values)
         if input_key:
             # only the input that made the current post is kept: a hit then really means
             # "this post came from exactly these bytes", and the table stays one row per article
+            # (or a few: the names of that one input)
             execute(DELETE_INPUTS_SQL, values[:2])
-            execute(PUT_INPUT_SQL, (input_key, *values[:2]))
+            for key in (input_key,) if isinstance(input_key, str) else input_key:
+                execute(PUT_INPUT_SQL, (key, *values[:2]))
 
     def move(self, site: str, article_id: str, new_post_path: str) -> None:
         """Point an article at its post's new place (after archiving); the article stays known.

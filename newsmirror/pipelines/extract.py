@@ -23,8 +23,10 @@ PARSE_THREADS = 2  # the machines this runs on are small; more threads only figh
 
 class ExtractPipeline:
     def __init__(self, label: str | None = None, threaded: bool = False, jobs: int = 1,
-                 body_format: str | None = None) -> None:
+                 body_format: str | None = None, fingerprint: str | None = None) -> None:
         self.label = label
+        self._fingerprint = fingerprint  # keys the bare files read at extraction (newsmirror.inputs)
+        self._runtime: Runtime | None = None
         self.body_format = body_format  # given: the pool's workers render the post too
         self.threaded = threaded
         self.jobs = jobs
@@ -40,7 +42,16 @@ class ExtractPipeline:
         runtime = Runtime.of(crawler)
         pipe = cls(runtime.label, threaded=threaded, jobs=jobs, body_format=runtime.body_format)
         pipe._crawler = crawler
+        pipe._runtime = runtime
         return pipe
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The run's code and options fingerprint, asked of the Runtime at the first page (it
+        hashes newsmirror's files: ~8 ms a run that sees no page need not spend)."""
+        if self._fingerprint is None and self._runtime is not None:
+            self._fingerprint = self._runtime.fingerprint
+        return self._fingerprint
 
     def open_spider(self, spider: Any = None) -> None:
         if self.jobs > 1:
@@ -83,6 +94,8 @@ class ExtractPipeline:
 
     def _in_process_pool(self, item: Page) -> Any:
         assert self._processes is not None
+        if self._processes.fingerprint is None:
+            self._processes.fingerprint = self.fingerprint
         if self._asyncio:  # Scrapy awaits an asyncio future as it is: no Deferred to adapt
             future = asyncio.get_running_loop().create_future()
 
@@ -112,4 +125,4 @@ class ExtractPipeline:
 
     def parse(self, item: Page) -> Article:
         """In this process (one job); the pool's workers run the same function."""
-        return extract_article(item, self.label)
+        return extract_article(item, self.label, self.fingerprint)

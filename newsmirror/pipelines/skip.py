@@ -24,26 +24,48 @@ from ..state import SeenRecord, SeenStore, iso_utc, latest
 
 
 class SkipUnchangedPipeline:
-    def __init__(self, store: SeenStore, output: Path, input_key: Callable[[Page], str]) -> None:
+    def __init__(
+        self, store: SeenStore, output: Path, input_key: Callable[[Page], str], files: Any = None
+    ) -> None:
         self.store = store
         self.output = output
         self.input_key = input_key
+        self.files = files  # stat_keys(page), bytes_key(page) for bare files (the Runtime)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SkipUnchangedPipeline:
         runtime = Runtime.of(crawler)
-        return cls(runtime.store, runtime.output, runtime.input_key)
+        return cls(runtime.store, runtime.output, runtime.input_key, runtime)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, Page):
             return item
-        item.input_key = self.input_key(item)
-        known = self.store.article_for_input(item.input_key)
+        if item.file and not item.body:  # a bare file, read by the extraction (newsmirror.inputs)
+            known = self._known_file(item)
+        else:
+            item.input_key = self.input_key(item)
+            known = self.store.article_for_input(item.input_key)
         record = self.store.get(*known) if known else None
         if record is not None and self._intact(record.post_path, record.content_hash):
             self._remember_newer_times(record, item)
             raise PageUnchanged(record.url, record.post_path)
         return item
+
+    def _known_file(self, page: Page) -> tuple[str, str] | None:
+        """The article a bare file made, by its stat alone when the stat was trusted when it was
+        read; by its bytes, read here, when the file had changed just before (a settling key)."""
+        if self.files is None:
+            return None
+        trusted, settling = self.files.stat_keys(page)
+        if not trusted:
+            return None
+        known = self.store.article_for_input(trusted)
+        if known is None:
+            candidate = self.store.article_for_input(settling)
+            if candidate is not None:
+                key = self.files.bytes_key(page)
+                known = candidate if key and self.store.article_for_input(key) == candidate else None
+        return known
 
     def _remember_newer_times(self, record: SeenRecord, page: Page) -> None:
         """The same bytes announced with a newer modification time (or fetched again): remember

@@ -33,6 +33,7 @@ from ..atomic import (
     sync_files,
 )
 from ..dates import utc_iso_ms
+from ..inputs import FILE_KEY
 from ..items import Article
 from ..report import PageFailed
 from ..runtime import Runtime
@@ -190,8 +191,10 @@ class WritePipeline:
         modified = latest(iso[0], iso[1], record.modified if record else None)
         fetched = latest(iso[2], record.fetched_at if record else None)
         same = (record.content_hash, record.post_path, record.modified, record.fetched_at) if record else None
-        if same == (digest, item.post_path, modified, fetched) and (
-            not item.input_key or self.store.article_for_input(item.input_key)
+        # the bytes' key, and a bare file's stat key beside it (newsmirror.inputs)
+        keys = [key for key in (item.input_key, item.__dict__.get(FILE_KEY, "")) if key]
+        if same == (digest, item.post_path, modified, fetched) and all(
+            self.store.article_for_input(key) for key in keys
         ):
             return  # nothing new to remember
         self.store.put(
@@ -208,7 +211,7 @@ class WritePipeline:
                 fetched_at=fetched,
                 date_source=item.date_source or None,
             ),
-            input_key=item.input_key or None,
+            input_key=keys or None,
         )
 
     @staticmethod

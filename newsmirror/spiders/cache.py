@@ -42,7 +42,8 @@ class CacheSpider(NewsSpider):
     async def start(self) -> AsyncIterator[Any]:
         for path in self.paths:
             try:
-                records = iter_stored_pages(path)
+                # bare files are read by the extraction (a worker process), not here
+                records = iter_stored_pages(path, read_files=False)
                 for record in records:
                     page = self.to_page(record)
                     if page is not None:
@@ -75,6 +76,7 @@ class CacheSpider(NewsSpider):
             origin=record.origin,
             fetched_at=record.fetched_at,
             label=self.label,
+            file=record.file,
         )
 
 

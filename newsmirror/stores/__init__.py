@@ -41,6 +41,7 @@ class StoredPage:
     headers: dict[str, str]  # response headers, names lower-cased; {} for bare files
     origin: str  # human-readable location for messages: file path, cache entry dir, "x.warc.gz#record 12"
     fetched_at: datetime | None  # tz-aware UTC when the store knows it (cache timestamp, WARC-Date)
+    file: str = ""  # a bare file not read yet (``read_files=False``): ``body`` is empty, read it here
 
 
 @dataclass
@@ -51,13 +52,14 @@ class StoreError:
     reason: str  # one short line, e.g. "truncated gzip stream", "missing response_body"
 
 
-def iter_stored_pages(path: str | Path) -> Iterator[StoredPage | StoreError]:
+def iter_stored_pages(path: str | Path, read_files: bool = True) -> Iterator[StoredPage | StoreError]:
     """Detect what `path` is and yield its pages, in a deterministic (sorted) order.
 
     `path` may be a .html/.htm file, a .warc/.warc.gz file, a Scrapy DBM cache file
     (``<spider>.db``), a Scrapy filesystem HTTP cache (HTTPCACHE_DIR, one spider's folder of it
     or a single entry), or any folder: folders are searched recursively for all of these.
-    Hidden files and folders (".git", ...) are skipped.
+    Hidden files and folders (".git", ...) are skipped.  With ``read_files=False`` a bare HTML
+    file is only stat'ed: its StoredPage names it (``file``) and has no body yet.
 
     Raises FileNotFoundError for a path that does not exist and ValueError for a file of
     unknown kind.
@@ -65,7 +67,7 @@ def iter_stored_pages(path: str | Path) -> Iterator[StoredPage | StoreError]:
     # Not a generator itself, so that a bad path fails at the call, not at the first next().
     path = Path(path)
     if path.is_dir():
-        return _walk(path, set())
+        return _walk(path, set(), read_files)
     if not path.exists():
         raise FileNotFoundError(f"no such file or folder: {path}")
     kind = _file_kind(path.name)
@@ -79,7 +81,7 @@ def iter_stored_pages(path: str | Path) -> Iterator[StoredPage | StoreError]:
             f"don't know how to read {path} (expected .html, .htm, .warc, .warc.gz, "
             "a Scrapy HTTP cache or a folder)"
         )
-    return _read_file(kind, path)
+    return _read_file(kind, path, read_files)
 
 
 def _file_kind(name: str) -> str | None:
@@ -98,12 +100,12 @@ def _dbm_base(path: Path) -> Path:
     return path.with_name(match.group(1)) if match else path
 
 
-def _read_file(kind: str, path: Path) -> Iterator[StoredPage | StoreError]:
+def _read_file(kind: str, path: Path, read_files: bool = True) -> Iterator[StoredPage | StoreError]:
     # Imported here: the readers import StoredPage/StoreError from this module.
     if kind == "html":
-        from newsmirror.stores.files import read_html_file
+        from newsmirror.stores.files import read_html_file, stat_html_file
 
-        yield read_html_file(path)
+        yield read_html_file(path) if read_files else stat_html_file(str(path))
     else:
         from newsmirror.stores.warc import iter_warc
 
@@ -116,7 +118,9 @@ def _read_dbm(base: Path) -> Iterator[StoredPage | StoreError]:
     yield from iter_dbm_cache(base)
 
 
-def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[StoredPage | StoreError]:
+def _walk(
+    folder: Path, seen: set[tuple[int, int]], read_files: bool = True
+) -> Iterator[StoredPage | StoreError]:
     """Depth-first, children in name order; a Scrapy cache entry folder is read as one page."""
     from newsmirror.stores.httpcache import ENTRY_FILES, read_cache_entry
 
@@ -142,7 +146,7 @@ def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[StoredPage | Sto
         except OSError:
             is_dir = False
         if is_dir:
-            yield from _walk(Path(child), seen)
+            yield from _walk(Path(child), seen, read_files)
             continue
         kind = _file_kind(entry.name)
         if kind == "dbm":
@@ -151,11 +155,11 @@ def _walk(folder: Path, seen: set[tuple[int, int]]) -> Iterator[StoredPage | Sto
                 dbm_bases.add(str(base))
                 yield from _read_dbm(base)
         elif kind == "html":  # the common case, one per page: the path stays a string
-            from newsmirror.stores.files import read_html_file
+            from newsmirror.stores.files import read_html_file, stat_html_file
 
-            yield read_html_file(child)
+            yield read_html_file(child) if read_files else stat_html_file(child)
         elif kind is not None:
-            yield from _read_file(kind, Path(child))
+            yield from _read_file(kind, Path(child), read_files)
 
 
 # -- helpers shared by the readers ------------------------------------------------------------

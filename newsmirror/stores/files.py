@@ -25,3 +25,21 @@ def read_html_file(path: Path | str) -> StoredPage | StoreError:
         origin=str(path),
         fetched_at=datetime.fromtimestamp(mtime, tz=timezone.utc),
     )
+
+
+def stat_html_file(path: str) -> StoredPage | StoreError:
+    """The same page without its bytes (``file`` names them): for a reader that reads them
+    later, elsewhere (reprocess's extraction workers, newsmirror.inputs)."""
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError as exc:
+        return StoreError(str(path), f"cannot read file: {exc.strerror or exc}")
+    return StoredPage(
+        url=None,
+        body=b"",
+        status=None,
+        headers={},
+        origin=str(path),
+        fetched_at=datetime.fromtimestamp(mtime, tz=timezone.utc),
+        file=str(path),
+    )
