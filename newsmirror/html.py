@@ -390,7 +390,8 @@ def _write(el: etree._Element, out: list[str]) -> None:
     tag = el.tag
     if not isinstance(tag, str):  # comment or processing instruction: not part of a post body
         return
-    out.append(start_tag(tag, el.attrib.items()))
+    attrs = el.items()
+    out.append(start_tag(tag, attrs) if attrs else f"<{tag}>")
     if tag in VOID:
         return
     if el.text:
@@ -399,6 +400,47 @@ def _write(el: etree._Element, out: list[str]) -> None:
         _write(child, out)
         if child.tail:
             out.append(escape_text(child.tail))
+    out.append(f"</{tag}>")
+
+
+def paragraph_html(el: etree._Element) -> str:
+    """``el``'s content as one ``<p>`` (its own tag and attributes dropped), every text in it
+    tidied (:func:`tidy_whitespace`: the indentation's line breaks go), the leading text
+    left-trimmed and the text after the last child (or the only text) right-trimmed.  Written
+    straight from the tree, which stays as it was."""
+    children = list(el)
+    text = tidy_whitespace(el.text).lstrip() if el.text else ""
+    if not children:
+        text = text.rstrip()
+    out = ["<p>", escape_text(text)] if text else ["<p>"]
+    for child in children:
+        _write_tidied(child, out)
+        if child.tail:
+            tail = tidy_whitespace(child.tail)
+            if child is children[-1]:
+                tail = tail.rstrip()
+            if tail:
+                out.append(escape_text(tail))
+    out.append("</p>")
+    return "".join(out)
+
+
+def _write_tidied(el: etree._Element, out: list[str]) -> None:
+    """:func:`_write` with every text and tail passed through :func:`tidy_whitespace`."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return
+    attrs = el.items()
+    out.append(start_tag(tag, attrs) if attrs else f"<{tag}>")
+    if tag in VOID:
+        return
+    if el.text:
+        text = tidy_whitespace(el.text)
+        out.append(text if tag in _RAW_TEXT else escape_text(text))
+    for child in el:
+        _write_tidied(child, out)
+        if child.tail:
+            out.append(escape_text(tidy_whitespace(child.tail)))
     out.append(f"</{tag}>")
 
 

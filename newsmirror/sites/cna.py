@@ -27,7 +27,16 @@ from lxml import etree
 
 from ..dates import TAIPEI, parse_datetime
 from ..document import PageDocument
-from ..html import inner_html, parse_fragment, select, select_within, text_of, tidy_whitespace, to_html
+from ..html import (
+    inner_html,
+    paragraph_html,
+    parse_fragment,
+    select,
+    select_within,
+    text_of,
+    tidy_whitespace,
+    to_html,
+)
 from .base import NotAnArticle, PageMeta, first
 
 DEFAULT_LABEL = "(臺)中央社CNA"
@@ -232,7 +241,7 @@ class CNAParser:
                 out.extend(self._media(child, layout))
             elif child.tag == "p":
                 if text_of(child) or child.find(".//img") is not None:
-                    out.append(_clean_paragraph(child))
+                    out.append(paragraph_html(child))
             elif child.tag in _KEEP_TAGS:
                 out.append(to_html(child))
         return out
@@ -265,7 +274,7 @@ class CNAParser:
                     continue
                 if text.startswith(_RELATED_MARKERS):
                     return out
-                out.append(_clean_paragraph(frag))
+                out.append(paragraph_html(frag))
         return out
 
 
@@ -286,36 +295,6 @@ def _matches(el: etree._Element, css: str) -> bool:
 def _is_video(iframe: etree._Element) -> bool:
     src = iframe.get("src") or iframe.get("data-src") or ""
     return any(host in src for host in ("youtube.com/", "youtube-nocookie.com/", "youtu.be/"))
-
-
-def _clean_paragraph(el: etree._Element) -> str:
-    """A <p> with its inline markup, indentation breaks removed and ends trimmed."""
-    p = lxml.html.Element("p")
-    p.text = el.text
-    for child in el:
-        p.append(child)
-    _tidy_inline(p)
-    _trim_ends(p)
-    return to_html(p)
-
-
-def _tidy_inline(el: etree._Element) -> None:
-    if el.text:
-        el.text = tidy_whitespace(el.text)
-    for child in el:
-        _tidy_inline(child)
-        if child.tail:
-            child.tail = tidy_whitespace(child.tail)
-
-
-def _trim_ends(p: etree._Element) -> None:
-    if p.text:
-        p.text = p.text.lstrip() or None
-    if len(p):
-        if p[-1].tail:
-            p[-1].tail = p[-1].tail.rstrip() or None
-    elif p.text:
-        p.text = p.text.rstrip() or None
 
 
 def _build_figure(container: etree._Element, layout: Layout) -> str:
