@@ -13,9 +13,7 @@ import re
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
-from typing import NamedTuple
 
-import cssselect
 import lxml.html
 from cssselect.xpath import XPathExpr, is_non_whitespace
 from lxml import etree
@@ -213,22 +211,13 @@ def _compiled(css: str) -> CSSSelector:
     return CSSSelector(css, translator=_TRANSLATOR)
 
 
-class _Within(NamedTuple):
-    """A selector compiled for :func:`select_within`: the XPath relative to the container, and
-    the tag names its matches can have (None: any tag)."""
-
-    xpath: etree.XPath
-    subjects: tuple[str, ...] | None
-
-
 @lru_cache(maxsize=256)
-def _compiled_within(scope: str, css: str) -> _Within | None:
+def _compiled_within(scope: str, css: str) -> etree.XPath | None:
     """``css`` evaluated from one element matching ``scope``: each part of the selector list
     must read ``SCOPE X`` or ``SCOPE > X``; ``X`` becomes an XPath relative to that element
     (strict descendants or children, as the whole-document selector requires).  None when the
     selector does not have that shape."""
     paths = []
-    subjects: list[str] | None = []
     for part in css.split(","):
         part = part.strip()
         if part.startswith(scope + " > "):
@@ -242,23 +231,7 @@ def _compiled_within(scope: str, css: str) -> _Within | None:
             # descendant::X is descendant-or-self::*/X unless a predicate counts positions
             prefix = "descendant-or-self::*/"
         paths.append(prefix + path)
-        subject = _subject_tag(rest)
-        subjects = None if subjects is None or subject is None else [*subjects, subject]
-    return _Within(etree.XPath(" | ".join(paths)), tuple(subjects) if subjects is not None else None)
-
-
-def _subject_tag(css: str) -> str | None:
-    """The tag name the elements ``css`` selects must have (``h1 > span``: span), or None."""
-    selectors = cssselect.parse(css)
-    if len(selectors) != 1 or selectors[0].pseudo_element:
-        return None
-    tree = selectors[0].parsed_tree
-    while not isinstance(tree, cssselect.parser.Element):  # Class, Attrib, Pseudo... wrap one
-        combined = isinstance(tree, cssselect.parser.CombinedSelector)
-        tree = tree.subselector if combined else getattr(tree, "selector", None)
-        if tree is None:
-            return None
-    return tree.element.lower() if tree.element and tree.namespace is None else None
+    return etree.XPath(" | ".join(paths))
 
 
 _scopes = threading.local()
@@ -280,10 +253,7 @@ def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Elem
         return []
     if len(containers) > 1:
         return select(doc, css)
-    container = containers[0]
-    if compiled.subjects and all(next(container.iter(tag), None) is None for tag in compiled.subjects):
-        return []  # no element of the tags it selects (a layout marker of another era): no XPath scan
-    return compiled.xpath(container)
+    return compiled(containers[0])
 
 
 def containers_of(doc: etree._Element, scope: str) -> list[etree._Element]:
