@@ -159,10 +159,30 @@ def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.Html
 
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement:
-    """Parse a body fragment into a ``<div>`` wrapper (repaired like ``parse_html``)."""
-    wrapper = lxml.html.fragment_fromstring(html or "", create_parent="div")
+    """Parse a body fragment into a ``<div>`` wrapper (repaired like ``parse_html``).
+
+    The tree ``lxml.html.fragment_fromstring(html, create_parent="div")`` builds, without its
+    cost: that parses ``<html><body>FRAGMENT`` and then moves every top-level node into a new
+    ``<div>``; here the parsed ``<body>`` itself becomes the wrapper (so its parent is that
+    page's ``<html>``).  Like lxml, leading text that is only whitespace is dropped."""
+    html = html or ""
+    page = None if _FULL_PAGE(html) else etree.fromstring(f"<html><body>{html}</body></html>", _FRAGMENTS)
+    bodies = [el for el in page if el.tag == "body"] if page is not None else []
+    if len(bodies) != 1:  # a string lxml reads as a whole page: its own code path
+        wrapper = lxml.html.fragment_fromstring(html, create_parent="div", parser=_FRAGMENTS)
+    else:
+        wrapper = bodies[0]
+        wrapper.tag = "div"
+        wrapper.attrib.clear()
+        wrapper.tail = None  # what follows a stray </body>: lxml leaves it out too
+        if wrapper.text is not None and not wrapper.text.strip():
+            wrapper.text = None
     fix_void_elements(wrapper)
     return wrapper
+
+
+_FRAGMENTS = lxml.html.html_parser  # the parser lxml.html.fragment_fromstring uses
+_FULL_PAGE = re.compile(r"^\s*<(?:html|!doctype)", re.I).match  # lxml.html's own test
 
 
 def fix_void_elements(root: etree._Element) -> None:
