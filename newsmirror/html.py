@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
+import cssselect
 import lxml.html
 from cssselect.xpath import XPathExpr, is_non_whitespace
 from lxml import etree
@@ -305,12 +306,47 @@ def select(el: etree._Element, css: str) -> list[etree._Element]:
     return _compiled(css)(el)
 
 
+def matches(el: etree._Element, css: str) -> bool:
+    """Whether ``el`` is among ``select(el.getparent(), css)``: for a list of compound selectors
+    (no combinators) that is a test of the element itself, not a search of its parent."""
+    parent = el.getparent()
+    if parent is None:
+        return False
+    test = _compiled_self(css)
+    return bool(test(el)) if test is not None else el in select(parent, css)
+
+
+@lru_cache(maxsize=64)
+def _compiled_self(css: str) -> etree.XPath | None:
+    combined = cssselect.parser.CombinedSelector
+    if any(s.pseudo_element or isinstance(s.parsed_tree, combined) for s in cssselect.parse(css)):
+        return None
+    return etree.XPath(f"boolean({_TRANSLATOR.css_to_xpath(css, prefix='self::')})")
+
+
 def text_of(el: etree._Element | None) -> str:
     """Visible text of an element (not a comment: its string-value would be the comment's own
     text) with whitespace tidied (see ``tidy_whitespace``)."""
     if el is None:
         return ""
     return tidy_whitespace(str(_STRING_VALUE(el))).strip()
+
+
+def has_text(el: etree._Element) -> bool:
+    """Whether :func:`text_of` is not empty, without tidying: tidying only removes or replaces
+    whitespace, so any other character in the string-value survives it."""
+    return bool(str(_STRING_VALUE(el)).strip())
+
+
+def text_contains(el: etree._Element, needle: str) -> bool:
+    """``needle in text_of(el)`` for a ``needle`` without whitespace, tidying only when it could
+    matter: tidying joins characters split by a line break but never makes new ones."""
+    raw = str(_STRING_VALUE(el))
+    if needle in raw:
+        return True
+    if "\n" not in raw or any(ch not in raw for ch in needle):
+        return False
+    return needle in text_of(el)
 
 
 # The XPath string-value: the same text as "".join(el.itertext()) (descendant text, no comments

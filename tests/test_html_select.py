@@ -12,7 +12,17 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from newsmirror.html import _compiled_within, parse_html, select, select_within
+from newsmirror.html import (
+    _compiled_within,
+    has_text,
+    matches,
+    parse_fragment,
+    parse_html,
+    select,
+    select_within,
+    text_contains,
+    text_of,
+)
 from newsmirror.sites.cna import LAYOUTS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cna"
@@ -82,3 +92,25 @@ def test_the_cheap_routes_are_taken() -> None:
     assert "@class and" not in within.path
     # a selector of another shape is not compiled for the container
     assert _compiled_within("div.centralContent", "h1") is None
+
+
+@pytest.mark.parametrize(
+    "css", ["figure, div.floatImg", "div.box_1", "div.media", "[class~=fullPic]", "div:first-child", "div p", "*"]
+)
+def test_matches_is_membership_in_the_parents_selection(css: str) -> None:
+    doc = parse_html(SNIPPET)
+    for el in doc.iter("div", "figure", "p", "section"):
+        parent = el.getparent()
+        assert matches(el, css) == (el in stock(parent, css)), (css, el.tag, el.get("class"))
+    assert not matches(doc, "*")  # no parent: nothing selects it
+
+
+@pytest.mark.parametrize(
+    "html",
+    ["<p>已過查詢時效</p>", "<p>已過查詢\n  時效</p>", "<p>已過查詢 時效</p>", "<p>已過<b>查詢</b>\n時效。</p>",
+     "<p>已過查詢時\u3000\n效</p>", "<p>查詢時效已過</p>", "<p> \n </p>", "<p>\xa0</p>", "<p><img src=a></p>", "<p>x</p>"],
+)
+def test_text_checks_agree_with_text_of(html: str) -> None:
+    p = parse_fragment(html)[0]
+    assert has_text(p) == bool(text_of(p))
+    assert text_contains(p, "已過查詢時效") == ("已過查詢時效" in text_of(p))

@@ -28,11 +28,14 @@ from lxml import etree
 from ..dates import TAIPEI, parse_datetime
 from ..document import PageDocument
 from ..html import (
+    has_text,
     inner_html,
+    matches,
     paragraph_html,
     parse_fragment,
     select,
     select_within,
+    text_contains,
     text_of,
     tidy_whitespace,
     to_html,
@@ -217,7 +220,7 @@ class CNAParser:
         container = _first(doc, layout, layout.body)
         if container is None:
             raise NotAnArticle("no article body found (truncated page?)")
-        if EXPIRED_NOTICE in text_of(container):
+        if text_contains(container, EXPIRED_NOTICE):
             raise NotAnArticle(f"expired article: CNA shows only the '{EXPIRED_NOTICE}' notice")
         paragraphs = self._split_br(container) if layout.split_br else self._children(container, layout)
         if not any(b.startswith("<p") for b in paragraphs):
@@ -235,12 +238,15 @@ class CNAParser:
     def _children(self, container: etree._Element, layout: Layout) -> list[str]:
         out: list[str] = []
         for child in container:
-            if not isinstance(child.tag, str) or _FURNITURE_CLASSES & set(child.classes):
+            if not isinstance(child.tag, str):
                 continue
-            if child.tag == "div" and "media" in child.classes:
+            classes = (child.get("class") or "").split()
+            if not _FURNITURE_CLASSES.isdisjoint(classes):
+                continue
+            if child.tag == "div" and "media" in classes:
                 out.extend(self._media(child, layout))
             elif child.tag == "p":
-                if text_of(child) or child.find(".//img") is not None:
+                if has_text(child) or child.find(".//img") is not None:
                     out.append(paragraph_html(child))
             elif child.tag in _KEEP_TAGS:
                 out.append(to_html(child))
@@ -248,7 +254,7 @@ class CNAParser:
 
     def _media(self, container: etree._Element, layout: Layout) -> list[str]:
         """Figures and embedded videos inside a lead/media container, in page order."""
-        if _matches(container, layout.figure):
+        if matches(container, layout.figure):
             return [_figure_html(container, layout)]
         out: list[str] = []
         taken: list[etree._Element] = []
@@ -285,11 +291,6 @@ def _first(doc: etree._Element, layout: Layout, css: str) -> etree._Element | No
 
 def _figure_html(el: etree._Element, layout: Layout) -> str:
     return to_html(el) if el.tag == "figure" else _build_figure(el, layout)
-
-
-def _matches(el: etree._Element, css: str) -> bool:
-    parent = el.getparent()
-    return parent is not None and el in select(parent, css)
 
 
 def _is_video(iframe: etree._Element) -> bool:
