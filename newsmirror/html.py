@@ -277,6 +277,38 @@ def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Elem
     return compiled(containers[0])
 
 
+def any_within(doc: etree._Element, scope: str, css: str) -> bool:
+    """``bool(select_within(doc, scope, css))``, for probes that mostly fail (another era's
+    layout marker): when the container has no element of the tags the selector picks, no XPath
+    scan of it is needed (lxml's tag iterator is a C loop, ~20x cheaper)."""
+    containers = containers_of(doc, scope) if _compiled_within(scope, css) is not None else []
+    if len(containers) == 1:
+        tags = _subject_tags(scope, css)
+        if tags and all(next(containers[0].iter(tag), None) is None for tag in tags):
+            return False
+    return bool(select_within(doc, scope, css))
+
+
+@lru_cache(maxsize=64)
+def _subject_tags(scope: str, css: str) -> tuple[str, ...] | None:
+    """The tag names the elements a ``SCOPE X, SCOPE Y`` selector picks can have (``h1 > span``:
+    span), or None when a part allows any tag."""
+    tags = []
+    for part in cssselect.parse(css):
+        if part.pseudo_element:
+            return None
+        tree = part.parsed_tree
+        while not isinstance(tree, cssselect.parser.Element):  # Class, Attrib, Pseudo... wrap one
+            combined = isinstance(tree, cssselect.parser.CombinedSelector)
+            tree = tree.subselector if combined else getattr(tree, "selector", None)
+            if tree is None:
+                return None
+        if not tree.element or tree.namespace is not None:
+            return None
+        tags.append(tree.element.lower())
+    return tuple(tags)
+
+
 def containers_of(doc: etree._Element, scope: str) -> list[etree._Element]:
     """``select(doc, scope)``, kept for the last document asked about (its fields are all
     searched from there)."""

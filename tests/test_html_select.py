@@ -1,7 +1,8 @@
 """The scoped selectors (html.select_within) give exactly what the whole-document CSS gives.
 
 select_within is a faster route to ``el.cssselect(css)``: a cheaper class test, and
-``descendant::`` instead of ``descendant-or-self::*/``.  These tests pin that every route returns the same elements, in
+``descendant::`` instead of ``descendant-or-self::*/``; any_within skips the XPath when the
+container has no element of the selected tags.  These tests pin that every route returns the same elements, in
 document order, as lxml's own cssselect (cssselect's stock translation).
 """
 
@@ -14,6 +15,8 @@ import pytest
 
 from newsmirror.html import (
     _compiled_within,
+    _subject_tags,
+    any_within,
     has_text,
     matches,
     parse_fragment,
@@ -69,6 +72,7 @@ def test_select_within_is_the_whole_document_selector(css: str) -> None:
     expected = stock(doc, css)
     assert select(doc, css) == expected
     assert select_within(doc, "div.centralContent", css) == expected
+    assert any_within(doc, "div.centralContent", css) == bool(expected)
 
 
 def test_every_cna_selector_on_every_cna_fixture() -> None:
@@ -82,6 +86,7 @@ def test_every_cna_selector_on_every_cna_fixture() -> None:
                 css = getattr(layout, field)
                 expected = stock(doc, css)
                 assert select_within(doc, layout.scope, css) == expected, (page.name, css)
+                assert any_within(doc, layout.scope, css) == bool(expected), (page.name, css)
                 checked += bool(expected)
     assert checked > 40
 
@@ -90,6 +95,11 @@ def test_the_cheap_routes_are_taken() -> None:
     within = _compiled_within("div.centralContent", "div.centralContent div.updatetime time[datetime]")
     assert within is not None and within.path.startswith("descendant::div[contains(@class, 'updatetime')")
     assert "@class and" not in within.path
+    assert _subject_tags("div.centralContent", "div.centralContent figure, div.centralContent h1 > span") == (
+        "figure",
+        "span",
+    )
+    assert _subject_tags("div.centralContent", "div.centralContent div.x > *") is None
     # a selector of another shape is not compiled for the container
     assert _compiled_within("div.centralContent", "h1") is None
 

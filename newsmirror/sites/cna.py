@@ -28,6 +28,7 @@ from lxml import etree
 from ..dates import TAIPEI, parse_datetime
 from ..document import PageDocument
 from ..html import (
+    any_within,
     has_text,
     inner_html,
     matches,
@@ -168,7 +169,7 @@ class CNAParser:
 
     def layout(self, doc: etree._Element) -> Layout:
         for layout in LAYOUTS:
-            if select_within(doc, layout.scope, layout.marker):
+            if any_within(doc, layout.scope, layout.marker):
                 return layout
         raise NotAnArticle("no CNA article layout recognised (not an article page?)")
 
