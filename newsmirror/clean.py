@@ -102,6 +102,8 @@ def clean_body(html: str, base_url: str) -> str:
 
 def lead_figure(body_html: str) -> Figure | None:
     """The first figure of a cleaned body as structured data (the body keeps the markup)."""
+    if not _IMG_TAG.search(body_html):
+        return None  # no <img> start tag, so no image element: no parse needed (half the posts)
     root = parse_fragment(body_html)
     fig = root.find(".//figure")
     img = (fig if fig is not None else root).find(".//img")
@@ -115,6 +117,9 @@ def lead_figure(body_html: str) -> Figure | None:
         srcset=img.get("srcset", ""),
         sources=[dict(s.attrib) for s in fig.iter("source")] if fig is not None else [],
     )
+
+
+_IMG_TAG = re.compile("<img", re.I)
 
 
 def _drop_furniture(root: etree._Element) -> None:

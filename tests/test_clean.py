@@ -74,3 +74,10 @@ def test_plain_absolute_urls_are_what_urljoin_gives() -> None:
                 got = repr(exc)
             assert got == expected, (url, base)
     assert taken > 500  # the shortcut is exercised
+
+
+def test_lead_figure_of_bodies_with_and_without_images() -> None:
+    assert lead_figure("<p>no picture here &lt;img src=x&gt;</p>") is None
+    assert lead_figure("<p>text</p><figure><figcaption>only a caption</figcaption></figure>") is None
+    fig = lead_figure('<p>x</p><IMG SRC="https://a.test/b.jpg" alt="b">')  # not nh3's spelling, still read
+    assert fig is not None and (fig.src, fig.alt, fig.caption, fig.sources) == ("https://a.test/b.jpg", "b", "", [])
