@@ -222,10 +222,15 @@ def _one_line(html: str) -> str:
     """One line: a line break between two tags goes if one of them is a block tag (layout
     whitespace) and becomes a space between inline ones (``<b>Taipei</b> <i>Times</i>``); other
     line breaks become spaces."""
+    if "\n" not in html:  # most bodies (their paragraphs are tidied): no regex scan at all
+        return html.strip()
 
     def between(m: re.Match[str]) -> str:
         block = m.group(3).lower() in _BLOCK_TAGS or m.group(5).lower() in _BLOCK_TAGS
         return m.group(1) if block else m.group(1) + " "
 
     html = _BETWEEN_TAGS.sub(between, html)
-    return re.sub(r"\s*\n\s*", " ", html).strip()
+    return _LINE_BREAK.sub(" ", html).strip() if "\n" in html else html.strip()
+
+
+_LINE_BREAK = re.compile(r"\s*\n\s*")
