@@ -367,6 +367,9 @@ def text_of(el: etree._Element | None) -> str:
 def has_text(el: etree._Element) -> bool:
     """Whether :func:`text_of` is not empty, without tidying: tidying only removes or replaces
     whitespace, so any other character in the string-value survives it."""
+    text = el.text
+    if text and not text.isspace():
+        return True  # the usual paragraph: it starts with text
     return bool(str(_STRING_VALUE(el)).strip())
 
 
