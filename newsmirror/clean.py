@@ -70,11 +70,8 @@ _DROP_WITH_CONTENT = (
 _LAZY_CLASSES = frozenset({"lazyload", "lazy", "owl-lazy", "lazyloaded"})
 _LAZY_ATTRS = {"data-src": "src", "data-original": "src", "data-srcset": "srcset"}
 _URL_ATTRS = ("href", "src")
-# The elements _resolve_lazy or _absolutize may change (the others have none of these attributes):
-# one pass in C instead of a Python call per element of the body.
-_WITH_URLS = etree.XPath(
-    "descendant-or-self::*[" + " or ".join(f"@{a}" for a in (*_URL_ATTRS, "srcset", *_LAZY_ATTRS)) + "]"
-)
+# What _resolve_lazy and _absolutize read: elements with none of these are left alone.
+_URL_NAMES = frozenset((*_URL_ATTRS, "srcset", *_LAZY_ATTRS))
 # One sanitizer, built once: nh3.clean builds ammonia's allowlists anew on every call (half its cost).
 _SANITIZER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
@@ -89,9 +86,11 @@ def clean_body(html: str, base_url: str) -> str:
     """Return the sanitized one-line body HTML."""
     root = parse_fragment(html)
     _drop_furniture(root)
-    for el in _WITH_URLS(root):
-        _resolve_lazy(el)
-        _absolutize(el, base_url)
+    for el in root.iter(etree.Element):
+        names = el.keys()  # cheaper than an XPath attribute test on these small trees (4 vs 9 us)
+        if names and not _URL_NAMES.isdisjoint(names):
+            _resolve_lazy(el)
+            _absolutize(el, base_url)
     _drop_scripted_links(root)
     _drop_foreign_iframes(root)
     for img in root.iter("img"):
