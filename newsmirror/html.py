@@ -433,17 +433,20 @@ def to_html(el: etree._Element, with_tail: bool = False) -> str:
     """Serialize an element (HTML5 rules: void elements have no end tag)."""
     out: list[str] = []
     _write(el, out)
-    if with_tail and el.tail:
-        out.append(escape_text(el.tail))
+    tail = el.tail if with_tail else None
+    if tail:
+        out.append(escape_text(tail))
     return "".join(out)
 
 
 def inner_html(el: etree._Element) -> str:
-    out: list[str] = [escape_text(el.text)] if el.text else []
+    text = el.text  # each read of .text or .tail builds a new str from the tree: read once
+    out: list[str] = [escape_text(text)] if text else []
     for child in el:
         _write(child, out)
-        if child.tail:
-            out.append(escape_text(child.tail))
+        tail = child.tail
+        if tail:
+            out.append(escape_text(tail))
     return "".join(out)
 
 
@@ -455,12 +458,14 @@ def _write(el: etree._Element, out: list[str]) -> None:
     out.append(start_tag(tag, attrs) if attrs else f"<{tag}>")
     if tag in VOID:
         return
-    if el.text:
-        out.append(el.text if tag in _RAW_TEXT else escape_text(el.text))
+    text = el.text
+    if text:
+        out.append(text if tag in _RAW_TEXT else escape_text(text))
     for child in el:
         _write(child, out)
-        if child.tail:
-            out.append(escape_text(child.tail))
+        tail = child.tail
+        if tail:
+            out.append(escape_text(tail))
     out.append(f"</{tag}>")
 
 
@@ -470,14 +475,16 @@ def paragraph_html(el: etree._Element) -> str:
     left-trimmed and the text after the last child (or the only text) right-trimmed.  Written
     straight from the tree, which stays as it was."""
     children = list(el)
-    text = tidy_whitespace(el.text).lstrip() if el.text else ""
+    text = el.text
+    text = tidy_whitespace(text).lstrip() if text else ""
     if not children:
         text = text.rstrip()
     out = ["<p>", escape_text(text)] if text else ["<p>"]
     for child in children:
         _write_tidied(child, out)
-        if child.tail:
-            tail = tidy_whitespace(child.tail)
+        tail = child.tail
+        if tail:
+            tail = tidy_whitespace(tail)
             if child is children[-1]:
                 tail = tail.rstrip()
             if tail:
@@ -495,13 +502,15 @@ def _write_tidied(el: etree._Element, out: list[str]) -> None:
     out.append(start_tag(tag, attrs) if attrs else f"<{tag}>")
     if tag in VOID:
         return
-    if el.text:
-        text = tidy_whitespace(el.text)
+    text = el.text
+    if text:
+        text = tidy_whitespace(text)
         out.append(text if tag in _RAW_TEXT else escape_text(text))
     for child in el:
         _write_tidied(child, out)
-        if child.tail:
-            out.append(escape_text(tidy_whitespace(child.tail)))
+        tail = child.tail
+        if tail:
+            out.append(escape_text(tidy_whitespace(tail)))
     out.append(f"</{tag}>")
 
 
