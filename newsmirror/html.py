@@ -14,9 +14,11 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
+import cssselect
 import lxml.html
+from cssselect.xpath import XPathExpr, is_non_whitespace
 from lxml import etree
-from lxml.cssselect import CSSSelector
+from lxml.cssselect import CSSSelector, LxmlHTMLTranslator
 from w3lib.encoding import html_body_declared_encoding, html_to_unicode, read_bom, resolve_encoding
 
 VOID = frozenset("area base br col embed hr img input link meta param source track wbr".split())
@@ -171,10 +173,30 @@ def parse_html(body: bytes | str, encoding: str | None = None) -> lxml.html.Html
 
 
 def parse_fragment(html: str) -> lxml.html.HtmlElement:
-    """Parse a body fragment into a ``<div>`` wrapper (repaired like ``parse_html``)."""
-    wrapper = lxml.html.fragment_fromstring(html or "", create_parent="div")
+    """Parse a body fragment into a ``<div>`` wrapper (repaired like ``parse_html``).
+
+    The tree ``lxml.html.fragment_fromstring(html, create_parent="div")`` builds, without its
+    cost: that parses ``<html><body>FRAGMENT`` and then moves every top-level node into a new
+    ``<div>``; here the parsed ``<body>`` itself becomes the wrapper (so its parent is that
+    page's ``<html>``).  Like lxml, leading text that is only whitespace is dropped."""
+    html = html or ""
+    page = None if _FULL_PAGE(html) else etree.fromstring(f"<html><body>{html}</body></html>", _FRAGMENTS)
+    bodies = [el for el in page if el.tag == "body"] if page is not None else []
+    if len(bodies) != 1:  # a string lxml reads as a whole page: its own code path
+        wrapper = lxml.html.fragment_fromstring(html, create_parent="div", parser=_FRAGMENTS)
+    else:
+        wrapper = bodies[0]
+        wrapper.tag = "div"
+        wrapper.attrib.clear()
+        wrapper.tail = None  # what follows a stray </body>: lxml leaves it out too
+        if wrapper.text is not None and not wrapper.text.strip():
+            wrapper.text = None
     fix_void_elements(wrapper)
     return wrapper
+
+
+_FRAGMENTS = lxml.html.html_parser  # the parser lxml.html.fragment_fromstring uses
+_FULL_PAGE = re.compile(r"^\s*<(?:html|!doctype)", re.I).match  # lxml.html's own test
 
 
 def fix_void_elements(root: etree._Element) -> None:
@@ -197,9 +219,30 @@ def fix_void_elements(root: etree._Element) -> None:
                 el.tail = text + old_tail or None
 
 
+class _Translator(LxmlHTMLTranslator):
+    """cssselect's HTML translation with a cheaper class test.  cssselect writes ``.x`` as
+    ``@class and contains(@class, 'x') and contains(concat(' ', normalize-space(@class), ' '),
+    ' x ')``; the leading ``@class`` builds a node set per element tested, and without it the
+    test is the same (``contains`` of a missing attribute is false) and a third faster."""
+
+    def xpath_attrib_includes(self, xpath: XPathExpr, name: str, value: str | None) -> XPathExpr:
+        if value and is_non_whitespace(value):
+            word = self.xpath_literal(" " + value + " ")
+            xpath.add_condition(
+                f"contains({name}, {self.xpath_literal(value)}) "
+                f"and contains(concat(' ', normalize-space({name}), ' '), {word})"
+            )
+        else:
+            xpath.add_condition("0")
+        return xpath
+
+
+_TRANSLATOR = _Translator()
+
+
 @lru_cache(maxsize=256)
 def _compiled(css: str) -> CSSSelector:
-    return CSSSelector(css, translator="html")
+    return CSSSelector(css, translator=_TRANSLATOR)
 
 
 @lru_cache(maxsize=256)
@@ -208,18 +251,20 @@ def _compiled_within(scope: str, css: str) -> etree.XPath | None:
     must read ``SCOPE X`` or ``SCOPE > X``; ``X`` becomes an XPath relative to that element
     (strict descendants or children, as the whole-document selector requires).  None when the
     selector does not have that shape."""
-    from lxml.cssselect import LxmlHTMLTranslator
-
-    translator = LxmlHTMLTranslator()
     paths = []
     for part in css.split(","):
         part = part.strip()
         if part.startswith(scope + " > "):
-            paths.append(translator.css_to_xpath(part[len(scope) + 3 :], prefix=""))
+            rest, prefix = part[len(scope) + 3 :], ""
         elif part.startswith(scope + " "):
-            paths.append(translator.css_to_xpath(part[len(scope) + 1 :], prefix="descendant-or-self::*/"))
+            rest, prefix = part[len(scope) + 1 :], "descendant::"
         else:
             return None
+        path = _TRANSLATOR.css_to_xpath(rest, prefix="")
+        if prefix and (path.startswith("*/") or "position()" in path or "last()" in path):
+            # descendant::X is descendant-or-self::*/X unless a predicate counts positions
+            prefix = "descendant-or-self::*/"
+        paths.append(prefix + path)
     return etree.XPath(" | ".join(paths))
 
 
@@ -243,6 +288,38 @@ def select_within(doc: etree._Element, scope: str, css: str) -> list[etree._Elem
     if len(containers) > 1:
         return select(doc, css)
     return compiled(containers[0])
+
+
+def any_within(doc: etree._Element, scope: str, css: str) -> bool:
+    """``bool(select_within(doc, scope, css))``, for probes that mostly fail (another era's
+    layout marker): when the container has no element of the tags the selector picks, no XPath
+    scan of it is needed (lxml's tag iterator is a C loop, ~20x cheaper)."""
+    containers = containers_of(doc, scope) if _compiled_within(scope, css) is not None else []
+    if len(containers) == 1:
+        tags = _subject_tags(scope, css)
+        if tags and all(next(containers[0].iter(tag), None) is None for tag in tags):
+            return False
+    return bool(select_within(doc, scope, css))
+
+
+@lru_cache(maxsize=64)
+def _subject_tags(scope: str, css: str) -> tuple[str, ...] | None:
+    """The tag names the elements a ``SCOPE X, SCOPE Y`` selector picks can have (``h1 > span``:
+    span), or None when a part allows any tag."""
+    tags = []
+    for part in cssselect.parse(css):
+        if part.pseudo_element:
+            return None
+        tree = part.parsed_tree
+        while not isinstance(tree, cssselect.parser.Element):  # Class, Attrib, Pseudo... wrap one
+            combined = isinstance(tree, cssselect.parser.CombinedSelector)
+            tree = tree.subselector if combined else getattr(tree, "selector", None)
+            if tree is None:
+                return None
+        if not tree.element or tree.namespace is not None:
+            return None
+        tags.append(tree.element.lower())
+    return tuple(tags)
 
 
 def containers_of(doc: etree._Element, scope: str) -> list[etree._Element]:
@@ -274,12 +351,50 @@ def select(el: etree._Element, css: str) -> list[etree._Element]:
     return _compiled(css)(el)
 
 
+def matches(el: etree._Element, css: str) -> bool:
+    """Whether ``el`` is among ``select(el.getparent(), css)``: for a list of compound selectors
+    (no combinators) that is a test of the element itself, not a search of its parent."""
+    parent = el.getparent()
+    if parent is None:
+        return False
+    test = _compiled_self(css)
+    return bool(test(el)) if test is not None else el in select(parent, css)
+
+
+@lru_cache(maxsize=64)
+def _compiled_self(css: str) -> etree.XPath | None:
+    combined = cssselect.parser.CombinedSelector
+    if any(s.pseudo_element or isinstance(s.parsed_tree, combined) for s in cssselect.parse(css)):
+        return None
+    return etree.XPath(f"boolean({_TRANSLATOR.css_to_xpath(css, prefix='self::')})")
+
+
 def text_of(el: etree._Element | None) -> str:
     """Visible text of an element (not a comment: its string-value would be the comment's own
     text) with whitespace tidied (see ``tidy_whitespace``)."""
     if el is None:
         return ""
     return tidy_whitespace(str(_STRING_VALUE(el))).strip()
+
+
+def has_text(el: etree._Element) -> bool:
+    """Whether :func:`text_of` is not empty, without tidying: tidying only removes or replaces
+    whitespace, so any other character in the string-value survives it."""
+    text = el.text
+    if text and not text.isspace():
+        return True  # the usual paragraph: it starts with text
+    return bool(str(_STRING_VALUE(el)).strip())
+
+
+def text_contains(el: etree._Element, needle: str) -> bool:
+    """``needle in text_of(el)`` for a ``needle`` without whitespace, tidying only when it could
+    matter: tidying joins characters split by a line break but never makes new ones."""
+    raw = str(_STRING_VALUE(el))
+    if needle in raw:
+        return True
+    if "\n" not in raw or any(ch not in raw for ch in needle):
+        return False
+    return needle in text_of(el)
 
 
 # The XPath string-value: the same text as "".join(el.itertext()) (descendant text, no comments
@@ -331,17 +446,20 @@ def to_html(el: etree._Element, with_tail: bool = False) -> str:
     """Serialize an element (HTML5 rules: void elements have no end tag)."""
     out: list[str] = []
     _write(el, out)
-    if with_tail and el.tail:
-        out.append(escape_text(el.tail))
+    tail = el.tail if with_tail else None
+    if tail:
+        out.append(escape_text(tail))
     return "".join(out)
 
 
 def inner_html(el: etree._Element) -> str:
-    out: list[str] = [escape_text(el.text)] if el.text else []
+    text = el.text  # each read of .text or .tail builds a new str from the tree: read once
+    out: list[str] = [escape_text(text)] if text else []
     for child in el:
         _write(child, out)
-        if child.tail:
-            out.append(escape_text(child.tail))
+        tail = child.tail
+        if tail:
+            out.append(escape_text(tail))
     return "".join(out)
 
 
@@ -349,15 +467,63 @@ def _write(el: etree._Element, out: list[str]) -> None:
     tag = el.tag
     if not isinstance(tag, str):  # comment or processing instruction: not part of a post body
         return
-    out.append(start_tag(tag, el.attrib.items()))
+    attrs = el.items()
+    out.append(start_tag(tag, attrs) if attrs else f"<{tag}>")
     if tag in VOID:
         return
-    if el.text:
-        out.append(el.text if tag in _RAW_TEXT else escape_text(el.text))
+    text = el.text
+    if text:
+        out.append(text if tag in _RAW_TEXT else escape_text(text))
     for child in el:
         _write(child, out)
-        if child.tail:
-            out.append(escape_text(child.tail))
+        tail = child.tail
+        if tail:
+            out.append(escape_text(tail))
+    out.append(f"</{tag}>")
+
+
+def paragraph_html(el: etree._Element) -> str:
+    """``el``'s content as one ``<p>`` (its own tag and attributes dropped), every text in it
+    tidied (:func:`tidy_whitespace`: the indentation's line breaks go), the leading text
+    left-trimmed and the text after the last child (or the only text) right-trimmed.  Written
+    straight from the tree, which stays as it was."""
+    children = list(el)
+    text = el.text
+    text = tidy_whitespace(text).lstrip() if text else ""
+    if not children:
+        text = text.rstrip()
+    out = ["<p>", escape_text(text)] if text else ["<p>"]
+    for child in children:
+        _write_tidied(child, out)
+        tail = child.tail
+        if tail:
+            tail = tidy_whitespace(tail)
+            if child is children[-1]:
+                tail = tail.rstrip()
+            if tail:
+                out.append(escape_text(tail))
+    out.append("</p>")
+    return "".join(out)
+
+
+def _write_tidied(el: etree._Element, out: list[str]) -> None:
+    """:func:`_write` with every text and tail passed through :func:`tidy_whitespace`."""
+    tag = el.tag
+    if not isinstance(tag, str):
+        return
+    attrs = el.items()
+    out.append(start_tag(tag, attrs) if attrs else f"<{tag}>")
+    if tag in VOID:
+        return
+    text = el.text
+    if text:
+        text = tidy_whitespace(text)
+        out.append(text if tag in _RAW_TEXT else escape_text(text))
+    for child in el:
+        _write_tidied(child, out)
+        tail = child.tail
+        if tail:
+            out.append(escape_text(tidy_whitespace(tail)))
     out.append(f"</{tag}>")
 
 

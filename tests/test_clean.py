@@ -44,3 +44,40 @@ def test_one_line_keeps_a_space_between_inline_elements_only():
 def test_libxml2_source_nesting_is_repaired():
     root = parse_fragment('<picture><source srcset="a"><source srcset="b"><img src="c"></picture>')
     assert inner_html(root) == '<picture><source srcset="a"><source srcset="b"><img src="c"></picture>'
+
+
+def test_plain_absolute_urls_are_what_urljoin_gives() -> None:
+    """clean's shortcut for absolute URLs returns exactly urljoin's result (or its error)."""
+    import random
+    from urllib.parse import urljoin
+
+    from newsmirror.clean import _PLAIN_ABSOLUTE, _absolute
+
+    rng = random.Random(7)
+    alphabet = "abAZ09.-_~!$&'()*+,=:@%/?#;[] \t\né"
+    starts = ["https://", "http://", "HTTPS://", "https:", "https://a.b", "http://x.test:80", "ftp://"]
+    urls = [rng.choice(starts) + "".join(rng.choice(alphabet) for _ in range(rng.randrange(12))) for _ in range(20000)]
+    urls += ["https://imgcdn.cna.com.tw/www/WebPhotos/800/2023/a_b.jpg", "https://x.test/a?", "https://x.test/a;p",
+             "https://x.test/a?b=1&c=%20", "https://x.test:/a", "https://x.test/a/../b", "https://x.test//a"]
+    bases = [BASE, "http://x.test/a/b/", "file:///tmp/a.html", "", "http://[::1"]
+    taken = 0
+    for url in urls:
+        taken += bool(_PLAIN_ABSOLUTE.fullmatch(url))
+        for base in bases:
+            try:
+                expected = urljoin(base, url)
+            except ValueError as exc:
+                expected = repr(exc)
+            try:
+                got = _absolute(url, base)
+            except ValueError as exc:
+                got = repr(exc)
+            assert got == expected, (url, base)
+    assert taken > 500  # the shortcut is exercised
+
+
+def test_lead_figure_of_bodies_with_and_without_images() -> None:
+    assert lead_figure("<p>no picture here &lt;img src=x&gt;</p>") is None
+    assert lead_figure("<p>text</p><figure><figcaption>only a caption</figcaption></figure>") is None
+    fig = lead_figure('<p>x</p><IMG SRC="https://a.test/b.jpg" alt="b">')  # not nh3's spelling, still read
+    assert fig is not None and (fig.src, fig.alt, fig.caption, fig.sources) == ("https://a.test/b.jpg", "b", "", [])

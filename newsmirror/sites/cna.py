@@ -27,7 +27,20 @@ from lxml import etree
 
 from ..dates import TAIPEI, parse_datetime
 from ..document import PageDocument
-from ..html import inner_html, parse_fragment, select, select_within, text_of, tidy_whitespace, to_html
+from ..html import (
+    any_within,
+    has_text,
+    inner_html,
+    matches,
+    paragraph_html,
+    parse_fragment,
+    select,
+    select_within,
+    text_contains,
+    text_of,
+    tidy_whitespace,
+    to_html,
+)
 from .base import NotAnArticle, PageMeta, first
 
 DEFAULT_LABEL = "(臺)中央社CNA"
@@ -156,7 +169,7 @@ class CNAParser:
 
     def layout(self, doc: etree._Element) -> Layout:
         for layout in LAYOUTS:
-            if select_within(doc, layout.scope, layout.marker):
+            if any_within(doc, layout.scope, layout.marker):
                 return layout
         raise NotAnArticle("no CNA article layout recognised (not an article page?)")
 
@@ -208,7 +221,7 @@ class CNAParser:
         container = _first(doc, layout, layout.body)
         if container is None:
             raise NotAnArticle("no article body found (truncated page?)")
-        if EXPIRED_NOTICE in text_of(container):
+        if text_contains(container, EXPIRED_NOTICE):
             raise NotAnArticle(f"expired article: CNA shows only the '{EXPIRED_NOTICE}' notice")
         paragraphs = self._split_br(container) if layout.split_br else self._children(container, layout)
         if not any(b.startswith("<p") for b in paragraphs):
@@ -226,20 +239,23 @@ class CNAParser:
     def _children(self, container: etree._Element, layout: Layout) -> list[str]:
         out: list[str] = []
         for child in container:
-            if not isinstance(child.tag, str) or _FURNITURE_CLASSES & set(child.classes):
+            if not isinstance(child.tag, str):
                 continue
-            if child.tag == "div" and "media" in child.classes:
+            classes = (child.get("class") or "").split()
+            if not _FURNITURE_CLASSES.isdisjoint(classes):
+                continue
+            if child.tag == "div" and "media" in classes:
                 out.extend(self._media(child, layout))
             elif child.tag == "p":
-                if text_of(child) or child.find(".//img") is not None:
-                    out.append(_clean_paragraph(child))
+                if has_text(child) or child.find(".//img") is not None:
+                    out.append(paragraph_html(child))
             elif child.tag in _KEEP_TAGS:
                 out.append(to_html(child))
         return out
 
     def _media(self, container: etree._Element, layout: Layout) -> list[str]:
         """Figures and embedded videos inside a lead/media container, in page order."""
-        if _matches(container, layout.figure):
+        if matches(container, layout.figure):
             return [_figure_html(container, layout)]
         out: list[str] = []
         taken: list[etree._Element] = []
@@ -265,7 +281,7 @@ class CNAParser:
                     continue
                 if text.startswith(_RELATED_MARKERS):
                     return out
-                out.append(_clean_paragraph(frag))
+                out.append(paragraph_html(frag))
         return out
 
 
@@ -278,44 +294,9 @@ def _figure_html(el: etree._Element, layout: Layout) -> str:
     return to_html(el) if el.tag == "figure" else _build_figure(el, layout)
 
 
-def _matches(el: etree._Element, css: str) -> bool:
-    parent = el.getparent()
-    return parent is not None and el in select(parent, css)
-
-
 def _is_video(iframe: etree._Element) -> bool:
     src = iframe.get("src") or iframe.get("data-src") or ""
     return any(host in src for host in ("youtube.com/", "youtube-nocookie.com/", "youtu.be/"))
-
-
-def _clean_paragraph(el: etree._Element) -> str:
-    """A <p> with its inline markup, indentation breaks removed and ends trimmed."""
-    p = lxml.html.Element("p")
-    p.text = el.text
-    for child in el:
-        p.append(child)
-    _tidy_inline(p)
-    _trim_ends(p)
-    return to_html(p)
-
-
-def _tidy_inline(el: etree._Element) -> None:
-    if el.text:
-        el.text = tidy_whitespace(el.text)
-    for child in el:
-        _tidy_inline(child)
-        if child.tail:
-            child.tail = tidy_whitespace(child.tail)
-
-
-def _trim_ends(p: etree._Element) -> None:
-    if p.text:
-        p.text = p.text.lstrip() or None
-    if len(p):
-        if p[-1].tail:
-            p[-1].tail = p[-1].tail.rstrip() or None
-    elif p.text:
-        p.text = p.text.rstrip() or None
 
 
 def _build_figure(container: etree._Element, layout: Layout) -> str:
