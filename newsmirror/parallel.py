@@ -125,6 +125,7 @@ class ExtractPool:
     """
 
     CHUNK = 8
+    CHUNK_FILES = 16  # pages naming a bare file carry no bytes: a bigger chunk costs no memory
     CHUNK_WAIT = 0.002
 
     def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
@@ -143,6 +144,7 @@ class ExtractPool:
         self._timer: Any = None
         self._waiting_room: list[Callable[[], None]] = []
         self._waiting_empty: list[Callable[[], None]] = []
+        self._chunk = self.CHUNK  # CHUNK_FILES while the pages are bare files (no bytes)
         self.limit = max(2, jobs * IN_FLIGHT_PER_JOB) * self.CHUNK
 
     def _pool(self) -> ProcessPoolExecutor:
@@ -160,7 +162,11 @@ class ExtractPool:
 
     def submit(self, page: Page, on_done: Done) -> None:
         self._queued.append((page, on_done))
-        if len(self._queued) >= self.CHUNK:
+        chunk = self.CHUNK_FILES if page.file and not page.body else self.CHUNK
+        if chunk != self._chunk:
+            self._chunk = chunk
+            self.limit = max(2, self.jobs * IN_FLIGHT_PER_JOB) * chunk
+        if len(self._queued) >= chunk:
             self._send()
         else:
             self._wait_if_a_worker_waits()
