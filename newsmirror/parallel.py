@@ -125,7 +125,7 @@ class ExtractPool:
     """
 
     CHUNK = 8
-    CHUNK_FILES = 16  # pages naming a bare file carry no bytes: a bigger chunk costs no memory
+    CHUNK_FILES = 32  # pages naming a bare file carry no bytes: a bigger chunk costs no memory
     CHUNK_WAIT = 0.002
 
     def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
