@@ -123,6 +123,8 @@ class ExtractPool:
     a worker would otherwise wait (fewer chunks out than workers, plus one queued): with every
     worker busy a chunk goes when it is full, so a reprocess, which has its pages at once, sends
     chunks of ~8, not the ~4 pages a 2 ms wait collected between two handed-back chunks.
+    Pages that name a bare file (no bytes: the worker reads it) go ``CHUNK_FILES`` at a time:
+    each chunk costs the main process ~1 ms however small, and 32 such pages hold no memory.
     """
 
     CHUNK = 8
@@ -152,9 +154,9 @@ class ExtractPool:
         if self._executor is None:  # lazily: a run that sees no page starts no process
             # What is alive now (Scrapy, Twisted, lxml, the crawler: ~50 000 objects) lives to
             # the end of the run: frozen, no collection in this process or a worker walks it
-            # again (a full one, ~14 ms, came due right here), and a worker's collections do
-            # not write to (and so copy) the pages it shares with this process (the gc
-            # module's advice for fork)
+            # again (commands.entry_point froze the imports; this adds the crawler's set-up),
+            # and a worker's collections do not write to (and so copy) the pages it shares
+            # with this process (the gc module's advice for fork)
             gc.freeze()
             import multiprocessing
 
