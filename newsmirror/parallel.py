@@ -124,11 +124,11 @@ class ExtractPool:
     worker busy a chunk goes when it is full, so a reprocess, which has its pages at once, sends
     chunks of ~8, not the ~4 pages a 2 ms wait collected between two handed-back chunks.
     Pages that name a bare file (no bytes: the worker reads it) go ``CHUNK_FILES`` at a time:
-    each chunk costs the main process ~1 ms however small, and 32 such pages hold no memory.
+    each chunk costs the main process ~1 ms however small, and 16 such pages hold no memory.
     """
 
     CHUNK = 8
-    CHUNK_FILES = 32  # pages naming a bare file carry no bytes: a bigger chunk costs no memory
+    CHUNK_FILES = 16  # pages naming a bare file carry no bytes: a bigger chunk costs no memory
     CHUNK_WAIT = 0.002
 
     def __init__(self, jobs: int, label: str | None, deliver: Callable[..., Any],
