@@ -69,15 +69,16 @@ def atomic_write_bytes(path: Path, data: bytes | Iterable[bytes]) -> None:
     _fsync_dir(path.parent)
 
 
-def stage_bytes(path: Path, data: bytes) -> Path:
+def stage_bytes(path: Path | str, data: bytes, no_folder_there: bool = False) -> Path:
     """The first half of :func:`atomic_write_bytes`, for writers that make many files durable
     at once (pipelines/write.py): ``data`` in a temp file beside ``path`` (named so that
     ``remove_orphan_temp_files`` knows it), not yet synced or renamed.  Cheaper per file than
-    ``mkstemp``: a counter instead of random letters (``O_EXCL`` still refuses a name taken) and
-    the folder made only when it is missing."""
+    ``mkstemp``: a counter instead of random letters (``O_EXCL`` still refuses a name taken),
+    the folder made only when it is missing, plain ``os.write`` (no file object), and no stat
+    for a folder at ``path`` when the caller's own stat just found none (``no_folder_there``)."""
     folder = os.path.dirname(path)
     name = os.path.basename(path)
-    if os.path.isdir(path):
+    if not no_folder_there and os.path.isdir(path):
         raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     for _attempt in range(100):
@@ -93,9 +94,13 @@ def stage_bytes(path: Path, data: bytes) -> Path:
     else:
         raise FileExistsError(errno.EEXIST, "no free temp file name", str(path))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            os.fchmod(fh.fileno(), 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fchmod(fd, 0o644)
+        finally:
+            os.close(fd)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -59,7 +59,10 @@ def entry_point() -> int:
     """The ``newsmirror`` command: :func:`main`, then an exit without the interpreter's final
     garbage collection over the whole heap (Scrapy, Twisted, lxml: ~70 ms of CPU at every exit).
     Every file a command writes is closed (and its posts durable) before main returns; freezing
-    only keeps the collector from walking what is left, which the process is about to drop."""
+    only keeps the collector from walking what is left, which the process is about to drop.
+    The modules imported by then live to the end as well: frozen first, the collections of the
+    run do not walk them (one full collection over them came due at start-up: ~14 ms)."""
+    gc.freeze()
     code = main()
     gc.freeze()
     return code

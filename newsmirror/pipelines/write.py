@@ -108,6 +108,9 @@ class WritePipeline:
             old = self._staged_data.get(path)  # written earlier in this batch, not renamed yet
             if old is None:
                 old = _read_if_file(path)
+            no_folder_there = old is not _FOLDER  # the stat just made (or the staged post) says so
+            if not no_folder_there:
+                old = None  # stage_bytes says "Is a directory", as atomic_write_bytes does
         except OSError as exc:
             reason = f"cannot read {item.post_path}: {describe_os_error(exc)}"
             raise PageFailed(reason, item.post_path) from exc
@@ -126,7 +129,7 @@ class WritePipeline:
             if not self.dry_run:
                 try:
                     if self.batch > 1:
-                        self._staged.append((stage_bytes(path, data), path))
+                        self._staged.append((stage_bytes(path, data, no_folder_there), path))
                         self._staged_data[path] = data
                     else:
                         atomic_write_bytes(Path(path), data)
@@ -223,14 +226,17 @@ class WritePipeline:
 
 
 _NOT_THERE = (errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP)  # as Path.is_file() treats them
+_FOLDER = b"<a folder>"  # _read_if_file's answer for a folder (compared by identity, never bytes)
 
 
 def _read_if_file(path: str) -> bytes | None:
-    """``path.read_bytes() if path.is_file() else None``, without pathlib: a folder, a missing
-    file (the usual case: a new post) or a special file is ``None``; other errors raise."""
+    """``path.read_bytes() if path.is_file() else None``, without pathlib: a missing file (the
+    usual case: a new post) or a special file is ``None``, a folder :data:`_FOLDER` (so that
+    stage_bytes need not stat the path again); other errors raise."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            return _FOLDER if stat.S_ISDIR(mode) else None
     except OSError as exc:
         if exc.errno in _NOT_THERE:
             return None
