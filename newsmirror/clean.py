@@ -184,9 +184,17 @@ _PLAIN_ABSOLUTE = re.compile(
 )
 
 
-@lru_cache(maxsize=64)
 def _readable_base(base_url: str) -> bool:
-    """Whether urljoin can parse the base (else it raises, and so must _absolute)."""
+    """Whether urljoin can parse the base (else it raises, and so must _absolute).  urlsplit
+    raises only on brackets (IPv6 hosts) and on non-ASCII hosts NFKC changes: an ASCII URL
+    without brackets needs no parse (each page's base is new, so a cache rarely helps)."""
+    if base_url.isascii() and "[" not in base_url and "]" not in base_url:
+        return True
+    return _parses(base_url)
+
+
+@lru_cache(maxsize=64)
+def _parses(base_url: str) -> bool:
     try:
         urlparse(base_url)
     except ValueError:
