@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
 
 #: CNA's local time.  Taiwan has kept UTC+8 without DST since 1979, so a fixed offset is exact
 #: for news dates and needs no tz database (Windows has none without the tzdata package).
@@ -63,7 +64,7 @@ def _offset(text: str) -> tzinfo:
     return timezone(sign * timedelta(minutes=minutes))
 
 
-def _build(m: re.Match[str], tz: tzinfo, year: int | None = None) -> datetime:
+def _build(m: re.Match[str], tz: tzinfo | None, year: int | None = None) -> datetime:
     """datetime from a match with groups y (unless ``year`` is given), mo, d and optional h, mi,
     s, f (fraction)."""
     g = m.groupdict()
@@ -91,17 +92,27 @@ def parse_datetime(text: str | None, default_tz: tzinfo | None = None) -> dateti
     """
     if not text or not isinstance(text, str):
         return None
+    value = _parsed(text)
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=default_tz or TAIPEI)
+
+
+@lru_cache(maxsize=64)
+def _parsed(text: str) -> datetime | None:
+    """What :func:`parse_datetime` reads in ``text``: naive when it names no zone.  Cached: a
+    page's date is read several times (its meta, the date provenance, the zone note), and a
+    datetime is immutable."""
     text = " ".join(text.split())
-    local = default_tz or TAIPEI
     try:
         if m := _ISO_RE.match(text):
-            return _build(m, _offset(m["tz"]) if m["tz"] else local)
+            return _build(m, _offset(m["tz"]) if m["tz"] else None)
         if m := _SLASH_RE.search(text):
-            return _build(m, local)
+            return _build(m, None)
         if (m := _RFC822_RE.match(text)) and m["mo"].lower() in _FEED_MONTHS:
             zone = m["tz"]
             if not zone:
-                tz = local
+                tz = None
             elif zone[0] in "+-":
                 tz = _offset(zone)
             elif zone.upper() in _RFC822_ZONES:

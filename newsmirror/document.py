@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from selectolax.lexbor import LexborNode
 
 _META_NAMES = ("property", "name", "itemprop")
+_RANKED_META_NAMES = tuple(enumerate(_META_NAMES))
 # The elements the page-level readers (and the container search) look at, collected in one walk
 # of lexbor's tree: each selector walk costs about as much as the next, whatever it finds.
 _READER_TAGS = ("meta", "script", "link", "time", "template")
@@ -92,14 +93,12 @@ class PageDocument:
         first: dict[str, tuple[int, str]] = {}
         for node in self._elements("meta"):
             attrs = node.attributes
-            content = None
-            for rank, name in enumerate(_META_NAMES):
+            content = attrs.get("content")
+            if not content or not (content := content.strip()):
+                continue  # a meta without content names nothing
+            for rank, name in _RANKED_META_NAMES:
                 key = attrs.get(name)
-                if key is None:
-                    continue
-                if content is None:
-                    content = (attrs.get("content") or "").strip()
-                if content and (key not in first or first[key][0] > rank):
+                if key is not None and (key not in first or first[key][0] > rank):
                     first[key] = (rank, content)
         return {key: content for key, (_, content) in first.items()}
 

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Protocol
-from urllib.parse import urljoin
 
 from lxml import etree
 
+from ..clean import joined
 from ..dates import parse_datetime
 from ..document import PageDocument
 from ..html import select
@@ -117,7 +117,7 @@ def _is_article(obj: dict[str, Any]) -> bool:
 def read_meta(page: PageDocument, url: str) -> PageMeta:
     jsonld = next((o for o in _jsonld_objects(page) if _is_article(o)), None)
     canonicals = tuple(
-        dict.fromkeys(urljoin(url, href.strip()) for href in page.canonical_hrefs() if href.strip())
+        dict.fromkeys(joined(url, href.strip()) for href in page.canonical_hrefs() if href.strip())
     )
     canonical = canonicals[0] if canonicals else None
     og_url = page.meta_content("og:url")
@@ -134,7 +134,7 @@ def read_meta(page: PageDocument, url: str) -> PageMeta:
     )
     return PageMeta(
         canonical=canonical,
-        og_url=urljoin(url, og_url) if og_url else None,
+        og_url=joined(url, og_url) if og_url else None,
         og_title=page.meta_content("og:title"),
         og_image=page.meta_content("og:image"),
         published_texts=tuple(t for t in published if t),
