@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 import xxhash
 
@@ -66,37 +67,45 @@ def stat_keys(fingerprint: str, page: Page) -> tuple[str, str]:
     return content_key(fingerprint, page, sig, TRUSTED), content_key(fingerprint, page, sig, SETTLING)
 
 
-def bytes_key(fingerprint: str, page: Page) -> str:
-    """The key of a bare file's bytes, read here (``""``: cannot read): what the skip stage
-    checks for a file whose stat key is a settling one."""
-    try:
-        with open(page.file, "rb") as fh:
-            body = fh.read()
-    except OSError:
-        return ""
-    return content_key(fingerprint, page, body)
+class FileRead(NamedTuple):
+    """One read of a bare file: what :func:`read_file` tells about it."""
+
+    body: bytes
+    mtime: float  # of the fstat after the read
+    key: str  # the bytes' key ("" without a fingerprint)
+    file_key: str  # the stat key to record beside it: trusted, settling, or "" (changed while read)
+    settled: bool  # file_key is a trusted one
+
+
+def read_file(fingerprint: str | None, page: Page) -> FileRead:
+    """Read a bare file once, with an ``fstat`` before and after: the bytes' key and a stat key
+    from what was read, never from an earlier stat (``fingerprint`` None: no keys).  A file
+    changed less than :data:`RACY_S` before the read gets a settling key.  Raises OSError."""
+    started = time.time_ns()
+    with open(page.file, "rb") as fh:
+        before = os.fstat(fh.fileno())
+        body = fh.read()
+        after = os.fstat(fh.fileno())
+    if fingerprint is None:
+        return FileRead(body, after.st_mtime, "", "", False)
+    key = content_key(fingerprint, page, body)
+    sig = signature(after)
+    if sig != signature(before) or len(body) != after.st_size:
+        return FileRead(body, after.st_mtime, key, "", False)
+    settled = max(after.st_mtime_ns, after.st_ctime_ns) < started - int(RACY_S * 1e9)
+    file_key = content_key(fingerprint, page, sig, TRUSTED if settled else SETTLING)
+    return FileRead(body, after.st_mtime, key, file_key, settled)
 
 
 def read_input_file(page: Page, fingerprint: str | None) -> str:
     """In the extraction worker: fill ``page.body`` from ``page.file``, and make ``fetched_at``
     and ``input_key`` those of the bytes read; return the stat key to record beside it (``""``:
     none, the file changed while it was read, or no ``fingerprint``: no keys at all)."""
-    started = time.time_ns()
     try:
-        with open(page.file, "rb") as fh:
-            before = os.fstat(fh.fileno())
-            body = fh.read()
-            after = os.fstat(fh.fileno())
+        read = read_file(fingerprint, page)
     except OSError as exc:
         raise PageFailed(f"cannot read file: {exc.strerror or exc}") from exc
-    page.body = body
-    page.fetched_at = datetime.fromtimestamp(after.st_mtime, tz=timezone.utc)
-    if fingerprint is None:
-        page.input_key = ""
-        return ""
-    page.input_key = content_key(fingerprint, page, body)
-    sig = signature(after)
-    if sig != signature(before) or len(body) != after.st_size:
-        return ""
-    settled = max(after.st_mtime_ns, after.st_ctime_ns) < started - int(RACY_S * 1e9)
-    return content_key(fingerprint, page, sig, TRUSTED if settled else SETTLING)
+    page.body = read.body
+    page.fetched_at = datetime.fromtimestamp(read.mtime, tz=timezone.utc)
+    page.input_key = read.key
+    return read.file_key

@@ -157,6 +157,8 @@ class ExtractPool:
             # again (commands.entry_point froze the imports; this adds the crawler's set-up),
             # and a worker's collections do not write to (and so copy) the pages it shares
             # with this process (the gc module's advice for fork)
+            # (in a crawl the pool starts at the first page: reference cycles alive then are
+            # never collected, once per pool)
             gc.freeze()
             import multiprocessing
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from scrapy import signals
 
-from .inputs import bytes_key, content_key, stat_keys
+from .inputs import FileRead, content_key, read_file, stat_keys
 from .items import Page
 from .report import RunReport
 from .state import SeenStore
@@ -142,9 +142,12 @@ class Runtime:
         """A bare file's trusted and settling stat keys (:mod:`newsmirror.inputs`): one stat."""
         return stat_keys(self.fingerprint, page)
 
-    def bytes_key(self, page: Page) -> str:
-        """A bare file's key, read in this process (a settling file's check)."""
-        return bytes_key(self.fingerprint, page)
+    def read_file(self, page: Page) -> FileRead | None:
+        """A bare file read in this process (a settling file's check; None: cannot read)."""
+        try:
+            return read_file(self.fingerprint, page)
+        except OSError:
+            return None
 
     def spider_closed(self, spider: Any = None, reason: str = "") -> None:
         self.close()

@@ -275,6 +275,14 @@ class SeenStore:
             row = self._conn.execute(INPUT_SQL, (input_key,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    def add_inputs(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Remember more names (``input_key``, site, article id) of the input that made each
+        article's current post (a bare file's trusted stat key, once it has settled)."""
+        rows = list(rows)
+        if rows:
+            with self._write():
+                self._conn.executemany(PUT_INPUT_SQL, rows)
+
     def article_for_url(self, url: str) -> tuple[str, str] | None:
         """(site, article id) announced or fetched under ``url`` or any form of it (tracking
         parameters, host case, trailing slash, AMP/mobile host), if one was mirrored."""

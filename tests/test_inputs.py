@@ -111,7 +111,7 @@ def test_settled_file_is_skipped_by_its_stat_and_a_same_size_rewrite_is_not(tmp_
 
     with monkeypatch.context() as m:  # neither the main process nor the extraction reads it
         m.setattr(parallel, "read_input_file", no_reading)
-        m.setattr("newsmirror.runtime.bytes_key", no_reading)
+        m.setattr("newsmirror.runtime.read_file", no_reading)
         with pytest.raises(PageUnchanged) as unchanged:
             run(path)
     assert unchanged.value.post_path == POST
@@ -162,6 +162,53 @@ def test_a_file_changed_just_before_it_was_read_is_checked_by_its_bytes(tmp_path
     saved_page(tmp_path, SAME_SIZE_TITLE)  # the same signature, other bytes
     assert run(path).outcome == "updated"
     assert f'title: "{SAME_SIZE_TITLE}"' in (run.out / POST).read_text(encoding="utf-8")
+
+
+def test_a_settling_file_gets_its_trusted_key_once_it_has_settled(tmp_path, monkeypatch):
+    """A file first read right after it was written (a fresh copy of a corpus) is checked by its
+    bytes on the next run; once it has settled, that run records its trusted stat key, and the
+    run after it needs only the stat."""
+    run = Run(tmp_path)
+    path = saved_page(tmp_path)  # just written: settling
+    assert run(path).outcome == "new"
+    page = run.page(path)
+    trusted, settling = run.runtime.stat_keys(page)
+    assert settling in run.input_keys() and trusted not in run.input_keys()
+
+    monkeypatch.setattr(inputs, "RACY_S", -3600.0)  # time passes: the file has settled
+    with monkeypatch.context() as m:
+        m.setattr(parallel, "read_input_file", no_reading)
+        with pytest.raises(PageUnchanged):
+            run(path)  # checked by its bytes, read in the main process
+    run.skip.close_spider()
+    assert trusted in run.input_keys()
+
+    with monkeypatch.context() as m:  # now neither the main process nor the extraction reads it
+        m.setattr(parallel, "read_input_file", no_reading)
+        m.setattr("newsmirror.runtime.read_file", no_reading)
+        with pytest.raises(PageUnchanged):
+            run(path)
+
+
+def test_a_dry_run_records_no_settled_key(tmp_path, monkeypatch):
+    run = Run(tmp_path)
+    path = saved_page(tmp_path)
+    assert run(path).outcome == "new"
+    before = run.input_keys()
+    monkeypatch.setattr(inputs, "RACY_S", -3600.0)
+    run.runtime.dry_run = True
+    with pytest.raises(PageUnchanged):
+        run(path)
+    run.skip.close_spider()
+    assert run.input_keys() == before
+
+
+def test_a_fifo_named_html_is_one_failure_not_a_hang(tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    os.mkfifo(folder / "pipe.html")
+    [record] = list(iter_stored_pages(folder, read_files=False))
+    assert (record.origin, record.reason) == (str(folder / "pipe.html"), "cannot read file: not a regular file")
 
 
 def test_with_a_trusted_coarse_signature_the_rewrite_would_be_missed(tmp_path, settled, monkeypatch):

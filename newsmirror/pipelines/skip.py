@@ -10,6 +10,7 @@ unchanged re-run over thousands of cached pages cost a hash and a lookup per pag
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable
 from dataclasses import replace
@@ -20,7 +21,9 @@ from ..dates import utc_iso_ms
 from ..items import Page
 from ..report import PageUnchanged
 from ..runtime import Runtime
-from ..state import SeenRecord, SeenStore, iso_utc, latest
+from ..state import SeenRecord, SeenStore, StateError, iso_utc, latest
+
+SETTLED_BATCH = 256  # trusted stat keys recorded per transaction
 
 
 class SkipUnchangedPipeline:
@@ -30,7 +33,8 @@ class SkipUnchangedPipeline:
         self.store = store
         self.output = output
         self.input_key = input_key
-        self.files = files  # stat_keys(page), bytes_key(page) for bare files (the Runtime)
+        self.files = files  # stat_keys(page), read_file(page) for bare files (the Runtime)
+        self._settled: list[tuple[str, str, str]] = []  # trusted keys to record (flush_settled)
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> SkipUnchangedPipeline:
@@ -63,9 +67,25 @@ class SkipUnchangedPipeline:
         if known is None:
             candidate = self.store.article_for_input(settling)
             if candidate is not None:
-                key = self.files.bytes_key(page)
-                known = candidate if key and self.store.article_for_input(key) == candidate else None
+                read = self.files.read_file(page)
+                if read is not None and read.key and self.store.article_for_input(read.key) == candidate:
+                    known = candidate
+                    if read.settled:  # settled since: the next run needs only its stat
+                        self._settled.append((read.file_key, *candidate))
+                        if len(self._settled) >= SETTLED_BATCH:
+                            self.flush_settled()
         return known
+
+    def flush_settled(self) -> None:
+        """Record the trusted stat keys of the settled files, in one transaction (losing them
+        in a crash only costs the next run a read of those files).  A dry run writes nothing."""
+        rows, self._settled = self._settled, []
+        if rows and not getattr(self.files, "dry_run", False):
+            with contextlib.suppress(StateError):
+                self.store.add_inputs(rows)
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.flush_settled()
 
     def _remember_newer_times(self, record: SeenRecord, page: Page) -> None:
         """The same bytes announced with a newer modification time (or fetched again): remember

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,15 +32,17 @@ def stat_html_file(path: str) -> StoredPage | StoreError:
     """The same page without its bytes (``file`` names them): for a reader that reads them
     later, elsewhere (reprocess's extraction workers, newsmirror.inputs)."""
     try:
-        mtime = os.stat(path).st_mtime
+        st = os.stat(path)
     except OSError as exc:
         return StoreError(str(path), f"cannot read file: {exc.strerror or exc}")
+    if not stat.S_ISREG(st.st_mode):  # a FIFO would hang the worker that opens it
+        return StoreError(str(path), "cannot read file: not a regular file")
     return StoredPage(
         url=None,
         body=b"",
         status=None,
         headers={},
         origin=str(path),
-        fetched_at=datetime.fromtimestamp(mtime, tz=timezone.utc),
+        fetched_at=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
         file=str(path),
     )
