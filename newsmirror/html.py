@@ -489,7 +489,9 @@ def inner_html(el: etree._Element) -> str:
     return "".join(out)
 
 
-def _write(el: etree._Element, out: list[str]) -> None:
+def _write(el: etree._Element, out: list[str], tidy: bool = False) -> None:
+    """Serialize ``el``; with ``tidy``, every text and tail in it passes through
+    :func:`tidy_whitespace` first (:func:`paragraph_html`)."""
     tag = el.tag
     if not isinstance(tag, str):  # comment or processing instruction: not part of a post body
         return
@@ -499,12 +501,14 @@ def _write(el: etree._Element, out: list[str]) -> None:
         return
     text = el.text
     if text:
+        if tidy:
+            text = tidy_whitespace(text)
         out.append(text if tag in _RAW_TEXT else escape_text(text))
     for child in el:
-        _write(child, out)
+        _write(child, out, tidy)
         tail = child.tail
         if tail:
-            out.append(escape_text(tail))
+            out.append(escape_text(tidy_whitespace(tail) if tidy else tail))
     out.append(f"</{tag}>")
 
 
@@ -520,7 +524,7 @@ def paragraph_html(el: etree._Element) -> str:
         text = text.rstrip()
     out = ["<p>", escape_text(text)] if text else ["<p>"]
     for child in children:
-        _write_tidied(child, out)
+        _write(child, out, tidy=True)
         tail = child.tail
         if tail:
             tail = tidy_whitespace(tail)
@@ -530,27 +534,6 @@ def paragraph_html(el: etree._Element) -> str:
                 out.append(escape_text(tail))
     out.append("</p>")
     return "".join(out)
-
-
-def _write_tidied(el: etree._Element, out: list[str]) -> None:
-    """:func:`_write` with every text and tail passed through :func:`tidy_whitespace`."""
-    tag = el.tag
-    if not isinstance(tag, str):
-        return
-    attrs = el.items()
-    out.append(start_tag(tag, attrs) if attrs else f"<{tag}>")
-    if tag in VOID:
-        return
-    text = el.text
-    if text:
-        text = tidy_whitespace(text)
-        out.append(text if tag in _RAW_TEXT else escape_text(text))
-    for child in el:
-        _write_tidied(child, out)
-        tail = child.tail
-        if tail:
-            out.append(escape_text(tidy_whitespace(tail)))
-    out.append(f"</{tag}>")
 
 
 def set_attrs(el: etree._Element, attrs: Iterable[tuple[str, str]]) -> None:
