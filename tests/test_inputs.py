@@ -143,17 +143,23 @@ def test_a_file_changed_after_the_skip_stage_is_recorded_as_read(tmp_path, settl
             run(path)
 
 
+def first_read_settling(tmp_path: Path) -> tuple[Run, Path, str]:
+    """A page just written, reprocessed once: it is recorded by its bytes and a settling stat
+    key, not a trusted one.  The run, the file and its trusted key."""
+    run = Run(tmp_path)
+    path = saved_page(tmp_path)  # just written: settling
+    assert run(path).outcome == "new"
+    trusted, settling = run.runtime.stat_keys(run.page(path))
+    assert settling in run.input_keys() and trusted not in run.input_keys()
+    return run, path, trusted
+
+
 def test_a_file_changed_just_before_it_was_read_is_checked_by_its_bytes(tmp_path, monkeypatch):
     """On a file system whose timestamps are too coarse to show a rewrite (simulated: one stat
     signature for every state of the file), a file changed shortly before the read is only
     trusted once its bytes match."""
     monkeypatch.setattr(inputs, "signature", lambda st: b"coarse")
-    run = Run(tmp_path)
-    path = saved_page(tmp_path)  # just written: settling
-    assert run(path).outcome == "new"
-    page = run.page(path)
-    trusted, settling = run.runtime.stat_keys(page)
-    assert settling in run.input_keys() and trusted not in run.input_keys()
+    run, path, _ = first_read_settling(tmp_path)
 
     with monkeypatch.context() as m:  # unchanged: the main process reads and hashes it, no extraction
         m.setattr(parallel, "read_input_file", no_reading)
@@ -168,12 +174,7 @@ def test_a_settling_file_gets_its_trusted_key_once_it_has_settled(tmp_path, monk
     """A file first read right after it was written (a fresh copy of a corpus) is checked by its
     bytes on the next run; once it has settled, that run records its trusted stat key, and the
     run after it needs only the stat."""
-    run = Run(tmp_path)
-    path = saved_page(tmp_path)  # just written: settling
-    assert run(path).outcome == "new"
-    page = run.page(path)
-    trusted, settling = run.runtime.stat_keys(page)
-    assert settling in run.input_keys() and trusted not in run.input_keys()
+    run, path, trusted = first_read_settling(tmp_path)
 
     monkeypatch.setattr(inputs, "RACY_S", -3600.0)  # time passes: the file has settled
     with monkeypatch.context() as m:
