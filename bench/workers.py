@@ -162,9 +162,8 @@ def pipeline(folder: Path, output: Path) -> dict:
     from scrapy.exceptions import DropItem
 
     from newsmirror.pipelines import CleanPipeline, DedupePipeline, ExtractPipeline, WritePipeline
-    from newsmirror.runtime import default_state_path
     from newsmirror.spiders.cache import CacheSpider
-    from newsmirror.state import SeenStore
+    from newsmirror.state import SeenStore, default_state_path
     from newsmirror.stores import iter_stored_pages
 
     class Spider(CacheSpider):  # only for to_page(); failures/skips are counted here

@@ -25,19 +25,54 @@ post comes out byte-identical and is left alone (outcome "unchanged").
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
-from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote_from_bytes
 
 import xxhash
 
 from .items import Page
-from .report import PageFailed
+from .stores import StoredPage
 
 RACY_S = 2.0  # a file changed this recently may change again within its timestamp's granularity
 TRUSTED, SETTLING = b"stat", b"stat-settling"  # the kinds of stat key (content_key's ``kind``)
 FILE_KEY = "_newsmirror_file_key"  # an Article's stat key: an instance attribute, never exported
+
+
+# Libraries whose output ends up in the posts: an upgrade may change bytes, so it changes keys.
+_OUTPUT_LIBRARIES = ("lxml", "nh3", "markdownify", "PyYAML", "w3lib", "trafilatura")
+
+
+@lru_cache(maxsize=8)
+def code_fingerprint(*options: str | None) -> str:
+    """Hash of the package's own files, the libraries that shape the output and the options:
+    a parser fix or a library upgrade changes every input key.  Made once per process and
+    options (~8 ms: it reads every module), whoever asks first (the head start, the Runtime)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def lib_version(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "-"
+
+    libraries = [(name, lib_version(name)) for name in _OUTPUT_LIBRARIES]
+    digest = hashlib.sha256(repr((options, libraries)).encode())
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
+            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def run_fingerprint(label: str | None, filename_style: str, body_format: str, download_images: bool) -> str:
+    """:func:`code_fingerprint` of a run's options (the Runtime's, the head start's alike)."""
+    images = ("download_images",) if download_images else ()  # other post bytes
+    return code_fingerprint(label, filename_style, body_format, *images)
 
 
 def content_key(fingerprint: str, page: Page, data: bytes, kind: bytes = b"bytes") -> str:
@@ -97,15 +132,29 @@ def read_file(fingerprint: str | None, page: Page) -> FileRead:
     return FileRead(body, after.st_mtime, key, file_key, settled)
 
 
-def read_input_file(page: Page, fingerprint: str | None) -> str:
-    """In the extraction worker: fill ``page.body`` from ``page.file``, and make ``fetched_at``
-    and ``input_key`` those of the bytes read; return the stat key to record beside it (``""``:
-    none, the file changed while it was read, or no ``fingerprint``: no keys at all)."""
-    try:
-        read = read_file(fingerprint, page)
-    except OSError as exc:
-        raise PageFailed(f"cannot read file: {exc.strerror or exc}") from exc
-    page.body = read.body
-    page.fetched_at = datetime.fromtimestamp(read.mtime, tz=timezone.utc)
-    page.input_key = read.key
-    return read.file_key
+def file_page(record: StoredPage, label: str | None, folders: dict[str, str]) -> Page:
+    """The Page of a bare file as listed (``record.file``; no bytes: the worker reads them),
+    ``folders`` caching :func:`resolved_uri`'s folders for a run.  The spider and the head start
+    build it here alike, so an early result is known by plain equality."""
+    return Page(
+        url=record.url or resolved_uri(record.origin, folders),
+        body=record.body,
+        encoding=None,  # a bare file has no headers to declare one
+        origin=record.origin,
+        fetched_at=record.fetched_at,
+        label=label,
+        file=record.file,
+    )
+
+
+def resolved_uri(origin: str, folders: dict[str, str]) -> str:
+    """``Path(origin).resolve().as_uri()``, with each folder resolved once per run (a resolve
+    walks every component of the path): only a file that is itself a symlink is resolved whole."""
+    folder, name = os.path.split(origin)
+    if not name or name in (".", "..") or os.path.islink(origin):
+        return Path(origin).resolve().as_uri()
+    real = folders.get(folder)
+    if real is None:
+        real = folders[folder] = str(Path(folder or ".").resolve())
+    # Path(real, name).as_uri() without pathlib (real is absolute and normalized, name one part)
+    return "file://" + quote_from_bytes(os.fsencode(os.path.join(real, name)))

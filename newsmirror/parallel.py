@@ -15,99 +15,48 @@ asking the network (reprocess) waits for room instead of reading every file into
 from __future__ import annotations
 
 import gc
-import os
-import signal
 import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
-from .clean import clean_body, lead_figure
-from .health import EMPTY, PARSE
-from .inputs import FILE_KEY, read_input_file
+from . import extraction, headstart
+from .extraction import ExtractFailed, extract_chunk, init_worker
+from .headstart import HeadStart
 from .items import Article, Page
 from .report import PageFailed
-from .sites import NotAnArticle, extract
-from .writer import prerender
 
 IN_FLIGHT_PER_JOB = 2  # chunks queued per worker: enough to hide the hand-over, little memory
 
 
-def default_jobs() -> int:
-    """The CPUs this process may run on (not the machine's count, under a CPU affinity mask)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
+def page_failed(error: BaseException | None) -> BaseException | None:
+    """A worker's :class:`ExtractFailed` as the run's :class:`PageFailed` (a Scrapy DropItem,
+    which the workers do not import); any other error as it is."""
+    if isinstance(error, ExtractFailed):
+        failed = PageFailed(str(error), blame=error.blame)
+        failed.__cause__ = error.__cause__
+        return failed
+    return error
 
 
 def extract_article(page: Page, label: str | None, fingerprint: str | None = None) -> Article:
-    """Page -> Article, the extract stage: a parser's refusal is a failed page.  A bare file's
-    bytes are read here (``page.file``), keyed with ``fingerprint`` (:mod:`newsmirror.inputs`)."""
-    file_key = read_input_file(page, fingerprint) if page.file and not page.body else ""
+    """:func:`extraction.extract_article` in this process (one job): a refusal is a PageFailed."""
     try:
-        article = extract(page, default_label=label)
-    except NotAnArticle as exc:
-        raise PageFailed(str(exc), blame=PARSE) from exc
-    article.source = page.source
-    if file_key:  # recorded beside the bytes' key (pipelines/write.py), kept by pickle
-        article.__dict__[FILE_KEY] = file_key
-    return article
-
-
-CLEANED = "_newsmirror_cleaned"  # an instance attribute, not a field: feed exports never show it
+        return extraction.extract_article(page, label, fingerprint)
+    except ExtractFailed as exc:
+        raise page_failed(exc) from exc.__cause__
 
 
 def clean_article(article: Article) -> Article:
-    """The clean stage: sanitize the body and read its lead figure (once per Article: a worker
-    process cleans what it extracts, and the clean pipeline then passes it on)."""
-    if getattr(article, CLEANED, False):
-        return article
-    article.body_html = clean_body(article.body_html, article.url)
-    if not article.body_html:
-        raise PageFailed("article body is empty after cleaning", blame=EMPTY)
-    article.lead_figure = lead_figure(article.body_html)
-    setattr(article, CLEANED, True)  # kept by pickle (the instance __dict__)
-    return article
-
-
-def extract_and_clean(page: Page, label: str | None, fingerprint: str | None = None) -> Article:
-    """What a worker process does with one page: extract, then clean (both pure CPU)."""
-    return clean_article(extract_article(page, label, fingerprint))
-
-
-def _init_worker() -> None:
-    """Ctrl-C is the main process's to handle (it stops the pool); a worker whose parent died
-    (kill -9) exits instead of waiting forever on the task queue."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """:func:`extraction.clean_article` in this process (the clean pipeline)."""
     try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):  # not Linux: the task queue's EOF ends the worker
-        pass
+        return extraction.clean_article(article)
+    except ExtractFailed as exc:
+        raise page_failed(exc) from exc.__cause__
 
 
 Done = Callable[[Article | None, BaseException | None], None]
-
-
-def extract_chunk(
-    pages: list[Page], label: str | None, body_format: str | None = None, fingerprint: str | None = None
-) -> list[tuple[Article | None, BaseException | None]]:
-    """What a worker process does with a few pages: extract, clean and (with a ``body_format``)
-    render the post, all pure CPU; a page's error is its result, not the chunk's."""
-    out: list[tuple[Article | None, BaseException | None]] = []
-    for page in pages:
-        try:
-            article = extract_and_clean(page, label, fingerprint)
-            if body_format is not None:
-                prerender(article, body_format)
-            out.append((article, None))
-        except Exception as exc:  # noqa: BLE001 - handed back to the page's own pipeline chain
-            out.append((None, exc))
-    return out
 
 
 class ExtractPool:
@@ -149,6 +98,9 @@ class ExtractPool:
         self._waiting_empty: list[Callable[[], None]] = []
         self._chunk = self.CHUNK  # CHUNK_FILES while the pages are bare files (no bytes)
         self.limit = max(2, jobs * IN_FLIGHT_PER_JOB) * self.CHUNK
+        self._head: HeadStart | None = None  # workers forked and files sent before Scrapy started
+        self._adopted = False
+        self.taken_early = 0  # pages whose result the head start made (a Scrapy stat, see pipelines)
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:  # lazily: a run that sees no page starts no process
@@ -164,7 +116,7 @@ class ExtractPool:
 
             # fork: workers start in milliseconds with everything imported; they only parse
             context = multiprocessing.get_context("fork")
-            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=_init_worker)
+            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=init_worker)
         return self._executor
 
     @property
@@ -172,6 +124,22 @@ class ExtractPool:
         return len(self._queued) + self._pending_pages
 
     def submit(self, page: Page, on_done: Done) -> None:
+        if not self._adopted:  # the first page: the head start's workers are ours, if its terms are
+            self._adopted = True
+            self._head = headstart.adopt(
+                headstart.Terms(self.jobs, self.label, self.body_format, self.fingerprint)
+            )
+            if self._head is not None:  # its workers are this pool's
+                gc.freeze()  # what _pool() freezes before it forks (Scrapy, the crawler), likewise
+                self._executor = self._head.executor
+        early = self._head.take(page) if self._head is not None else None
+        if early is not None:  # extracted while Scrapy started
+            self.taken_early += 1
+            self._send()  # what was queued before it goes first: results keep submission order
+            self._pending.append((early, [on_done]))
+            self._pending_pages += 1
+            early.add_done_callback(lambda _f: self.deliver(self._drain))
+            return
         self._queued.append((page, on_done))
         chunk = self.CHUNK_FILES if page.file and not page.body else self.CHUNK
         if chunk != self._chunk:
@@ -219,7 +187,7 @@ class ExtractPool:
                 error = future.exception()
             results = [(None, error)] * len(callbacks) if error else future.result()
             for on_done, (article, failure) in zip(callbacks, results, strict=True):
-                on_done(article, failure)
+                on_done(article, page_failed(failure))
         self._wait_if_a_worker_waits()  # a chunk came back: a worker may be free
         while self._waiting_room and self.in_flight < self.limit:
             self._waiting_room.pop(0)()

@@ -6,7 +6,6 @@ Scrapy builds pipelines, extensions and spiders separately; they all reach the s
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,37 +13,11 @@ from typing import Any
 
 from scrapy import signals
 
-from .inputs import FileRead, content_key, read_file, stat_keys
+from .inputs import FileRead, content_key, read_file, run_fingerprint, stat_keys
 from .items import Page
 from .report import RunReport
-from .state import SeenStore
+from .state import SeenStore, default_state_path
 from .writer import BODY_FORMATS, FILENAME_STYLES
-
-STATE_DIR = ".newsmirror"
-
-
-# Libraries whose output ends up in the posts: an upgrade may change bytes, so it changes keys.
-_OUTPUT_LIBRARIES = ("lxml", "nh3", "markdownify", "PyYAML", "w3lib", "trafilatura")
-
-
-def _code_fingerprint(*options: str | None) -> str:
-    """Hash of the package's own files, the libraries that shape the output and the options:
-    a parser fix or a library upgrade changes every input key."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    def lib_version(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "-"
-
-    libraries = [(name, lib_version(name)) for name in _OUTPUT_LIBRARIES]
-    digest = hashlib.sha256(repr((options, libraries)).encode())
-    package = Path(__file__).parent
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".toml") and "__pycache__" not in path.parts:
-            digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()
 
 
 def _standalone_report() -> RunReport:
@@ -54,10 +27,6 @@ def _standalone_report() -> RunReport:
     report.stream = sys.stderr
     report.summary_on_close = True
     return report
-
-
-def default_state_path(output: Path) -> Path:
-    return output / STATE_DIR / "state.sqlite"
 
 
 @dataclass
@@ -120,8 +89,9 @@ class Runtime:
         """This newsmirror's code, output libraries and options: the part every input key shares
         (handed to the extraction workers, which key the bare files they read)."""
         if not self._fingerprint:
-            images = ("download_images",) if self.download_images else ()  # other post bytes
-            self._fingerprint = _code_fingerprint(self.label, self.filename_style, self.body_format, *images)
+            self._fingerprint = run_fingerprint(
+                self.label, self.filename_style, self.body_format, self.download_images
+            )
         return self._fingerprint
 
     def input_key(self, page: Page) -> str:

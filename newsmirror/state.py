@@ -23,10 +23,14 @@ from .dates import utc_iso_ms
 from .health import SourceRun
 from .urlnorm import identity_url
 
-__all__ = ["SCHEMA_VERSION", "SeenRecord", "SeenStore", "StateError", "iso_utc", "latest"]
+__all__ = [
+    "SCHEMA_VERSION", "STATE_DIR", "SeenRecord", "SeenStore", "StateError", "default_state_path", "iso_utc",
+    "known_inputs", "latest",
+]
 
 SCHEMA_VERSION = 2  # 2 added the inputs table (older stores are upgraded in place)
 BUSY_TIMEOUT_MS = 10_000
+STATE_DIR = ".newsmirror"  # under the output root: the store, the run lock, reports
 CACHE_KIB = 2048  # SQLite's page cache for the store, per connection
 
 _SCHEMA = """
@@ -166,6 +170,28 @@ class _Errors:
     ) -> None:
         if isinstance(exc, sqlite3.Error):
             raise StateError(f"seen-store {self.store.path}: {exc}{_disk_hint(exc)}") from exc
+
+
+def default_state_path(output: Path) -> Path:
+    return output / STATE_DIR / "state.sqlite"
+
+
+def known_inputs(path: str | Path, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` an existing store already knows, read without writing or waiting: for
+    a guess made before the run holds its lock (:mod:`newsmirror.headstart`).  A missing, busy,
+    older or damaged store knows none; the run itself then opens it as ever."""
+    if not Path(path).is_file():
+        return set()
+    try:
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=0)
+    except sqlite3.Error:
+        return set()
+    try:
+        return {key for key in keys if conn.execute(INPUT_SQL, (key,)).fetchone()}
+    except sqlite3.Error:
+        return set()
+    finally:
+        conn.close()
 
 
 class SeenStore:

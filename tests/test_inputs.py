@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from helpers import FIXTURES
 
-from newsmirror import inputs, parallel
+from newsmirror import extraction, inputs
 from newsmirror.pipelines import (
     CleanPipeline,
     DedupePipeline,
@@ -110,7 +110,7 @@ def test_settled_file_is_skipped_by_its_stat_and_a_same_size_rewrite_is_not(tmp_
     assert run.input_keys() == {trusted, run.runtime.input_key(with_body(page))}
 
     with monkeypatch.context() as m:  # neither the main process nor the extraction reads it
-        m.setattr(parallel, "read_input_file", no_reading)
+        m.setattr(extraction, "read_input_file", no_reading)
         m.setattr("newsmirror.runtime.read_file", no_reading)
         with pytest.raises(PageUnchanged) as unchanged:
             run(path)
@@ -138,7 +138,7 @@ def test_a_file_changed_after_the_skip_stage_is_recorded_as_read(tmp_path, settl
     assert run.input_keys() == {run.runtime.stat_keys(now)[0], run.runtime.input_key(with_body(now))}
     assert not run.input_keys() & set(seen_then)  # never the key of bytes nobody extracted
     with monkeypatch.context() as m:
-        m.setattr(parallel, "read_input_file", no_reading)
+        m.setattr(extraction, "read_input_file", no_reading)
         with pytest.raises(PageUnchanged):
             run(path)
 
@@ -162,7 +162,7 @@ def test_a_file_changed_just_before_it_was_read_is_checked_by_its_bytes(tmp_path
     run, path, _ = first_read_settling(tmp_path)
 
     with monkeypatch.context() as m:  # unchanged: the main process reads and hashes it, no extraction
-        m.setattr(parallel, "read_input_file", no_reading)
+        m.setattr(extraction, "read_input_file", no_reading)
         with pytest.raises(PageUnchanged):
             run(path)
     saved_page(tmp_path, SAME_SIZE_TITLE)  # the same signature, other bytes
@@ -178,14 +178,14 @@ def test_a_settling_file_gets_its_trusted_key_once_it_has_settled(tmp_path, monk
 
     monkeypatch.setattr(inputs, "RACY_S", -3600.0)  # time passes: the file has settled
     with monkeypatch.context() as m:
-        m.setattr(parallel, "read_input_file", no_reading)
+        m.setattr(extraction, "read_input_file", no_reading)
         with pytest.raises(PageUnchanged):
             run(path)  # checked by its bytes, read in the main process
     run.skip.close_spider()
     assert trusted in run.input_keys()
 
     with monkeypatch.context() as m:  # now neither the main process nor the extraction reads it
-        m.setattr(parallel, "read_input_file", no_reading)
+        m.setattr(extraction, "read_input_file", no_reading)
         m.setattr("newsmirror.runtime.read_file", no_reading)
         with pytest.raises(PageUnchanged):
             run(path)

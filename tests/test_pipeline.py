@@ -124,7 +124,7 @@ def test_unchanged_input_is_skipped_before_parsing_unless_the_post_was_touched(t
     [first] = write_through([page(GOLDEN_PAGE)], tmp_path, store, input_key=_key("v1"))
     assert first.outcome == "new"
 
-    from newsmirror import parallel as extract_module  # where the extract stage calls the parser
+    from newsmirror import extraction as extract_module  # where the extract stage calls the parser
 
     def no_parsing(*args, **kwargs):
         raise AssertionError("an unchanged input must not be parsed")

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..report import LIST_LIMIT
 from .common import (
     EXIT_OK,
     Subparsers,
@@ -62,8 +61,8 @@ def register(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..archive import archive_posts
-    from ..runtime import default_state_path
-    from ..state import SeenStore
+    from ..report import LIST_LIMIT
+    from ..state import SeenStore, default_state_path
     from .common import check_output_folder
 
     check_output_folder(args.output)

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..health import Thresholds
-from ..report import LIST_LIMIT, RunReport
+
+if TYPE_CHECKING:  # the report imports Scrapy: a command that runs no spider never needs it
+    from ..report import RunReport
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CANNOT_RUN, EXIT_SOURCE_BROKEN = 0, 1, 2, 3, 4
 
@@ -236,6 +238,8 @@ def run_spider(spider: Any, settings: Any, report: RunReport, **kwargs: Any) -> 
 
 
 def make_report(args: argparse.Namespace, expected: int | None = None) -> RunReport:
+    from ..report import RunReport
+
     report = RunReport(command=args.command, expected=expected)
     report.stream = sys.stderr
     report.verbose = args.verbose >= 1 and not args.quiet
@@ -253,6 +257,8 @@ def report_path(output: Path, command: str) -> Path:
 def finish(report: RunReport, args: argparse.Namespace) -> int:
     """Judge the sources, write the JSON report, print the failures that scrolled by, the broken
     sources and the summary (naming where the posts and the report went); the exit code."""
+    from ..report import LIST_LIMIT
+
     report.finish()
     report.progress.clear()
     out = Path(args.output)
@@ -276,8 +282,7 @@ def finish(report: RunReport, args: argparse.Namespace) -> int:
 
 def judge_sources(report: RunReport, args: argparse.Namespace) -> None:
     """Compare each source's run with its recent history in the seen-store, then remember it."""
-    from ..runtime import default_state_path
-    from ..state import SeenStore, StateError, iso_utc
+    from ..state import SeenStore, StateError, default_state_path, iso_utc
 
     state = Path(args.state) if getattr(args, "state", None) else default_state_path(Path(args.output))
     dry_run = getattr(args, "dry_run", False)

@@ -52,6 +52,16 @@ def register(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .. import headstart
+
+    headstart.begin(args)  # the first files go to the workers now, while Scrapy is imported
+    try:
+        return _reprocess(args)
+    finally:
+        headstart.discard()  # what no pool took (a usage error, a held lock, nothing new)
+
+
+def _reprocess(args: argparse.Namespace) -> int:
     from ..spiders.cache import CacheSpider
 
     settings = scrapy_settings(args)

@@ -101,8 +101,7 @@ def _action(actions: Any, name: str, summary: str) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..runtime import default_state_path
-    from ..state import SeenStore, StateError
+    from ..state import SeenStore, StateError, default_state_path
     from .common import check_output_folder
 
     check_output_folder(args.output)

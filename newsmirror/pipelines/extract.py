@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from ..extraction import default_jobs
 from ..items import Article, Page
-from ..parallel import ExtractPool, default_jobs, extract_article, register
+from ..parallel import ExtractPool, extract_article, register
 from ..runtime import Runtime
 
 PARSE_THREADS = 2  # the machines this runs on are small; more threads only fight over the GIL
@@ -77,6 +78,9 @@ class ExtractPipeline:
             self._pool = None
         if self._processes is not None:
             self._processes.close()
+            early = self._processes.taken_early  # extracted while Scrapy started (headstart)
+            if self._crawler is not None and early:
+                self._crawler.stats.set_value("newsmirror/extracted_during_startup", early)
             self._processes = None
 
     def process_item(self, item: Any, spider: Any = None) -> Any:

@@ -16,7 +16,8 @@ from scrapy.extensions.corestats import CoreStats
 
 from ..items import Article
 from ..report import OUTCOMES, PageFailed, PageSkipped, PageUnchanged, RunReport
-from ..runtime import STATE_DIR, Runtime
+from ..runtime import Runtime
+from ..state import STATE_DIR
 
 _TAG = re.compile(r"<[^>]*>")
 

@@ -18,17 +18,19 @@ import json
 import re
 from datetime import datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 
 from ..dates import parse_datetime
-from ..discovery import FeedItem
 from ..document import PageDocument
 from ..html import inner_html, parse_fragment
 from ..urlnorm import clean_url
 from .base import NotAnArticle, PageMeta
 from .generic import figure_images
+
+if TYPE_CHECKING:  # discovery imports Scrapy's sitemap reader: extraction workers never need it
+    from ..discovery import FeedItem
 
 __all__ = ["FEED_ITEM_TYPE", "FeedItemParser", "feed_item_document", "item_data", "item_key"]
 

@@ -6,14 +6,13 @@ the pipelines, so reprocessing thousands of cached pages costs parsing and writi
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote_from_bytes
 
 from w3lib.encoding import http_content_type_encoding
 
+from ..inputs import file_page, resolved_uri
 from ..items import Page
 from ..parallel import pages_done, room_for_pages
 from ..stores import StoredPage, StoreError, iter_stored_pages
@@ -53,14 +52,13 @@ class CacheSpider(NewsSpider):
                 self.report_failure(str(path), _reason(exc))
         await pages_done(getattr(self, "crawler", None))
 
-    def _file_uri(self, origin: str) -> str:
-        folders = self.__dict__.setdefault("_resolved_folders", {})
-        return _resolved_uri(origin, folders)
-
     def to_page(self, record: StoredPage | StoreError) -> Page | None:
         if isinstance(record, StoreError):
             self.report_failure(record.origin, record.reason)
             return None
+        folders = self.__dict__.setdefault("_resolved_folders", {})
+        if record.file:  # a bare file: built as the head start builds it (newsmirror.headstart)
+            return file_page(record, self.label, folders)
         if record.status not in (None, 200):
             self.report_skip(record.url or record.origin, f"stored response is HTTP {record.status}")
             return None
@@ -70,7 +68,7 @@ class CacheSpider(NewsSpider):
             return None
         encoding = http_content_type_encoding(content_type)
         return Page(
-            url=record.url or self._file_uri(record.origin),
+            url=record.url or resolved_uri(record.origin, folders),
             body=record.body,
             encoding=encoding,
             origin=record.origin,
@@ -78,19 +76,6 @@ class CacheSpider(NewsSpider):
             label=self.label,
             file=record.file,
         )
-
-
-def _resolved_uri(origin: str, folders: dict[str, str]) -> str:
-    """``Path(origin).resolve().as_uri()``, with each folder resolved once per run (a resolve
-    walks every component of the path): only a file that is itself a symlink is resolved whole."""
-    folder, name = os.path.split(origin)
-    if not name or name in (".", "..") or os.path.islink(origin):
-        return Path(origin).resolve().as_uri()
-    real = folders.get(folder)
-    if real is None:
-        real = folders[folder] = str(Path(folder or ".").resolve())
-    # Path(real, name).as_uri() without pathlib (real is absolute and normalized, name one part)
-    return "file://" + quote_from_bytes(os.fsencode(os.path.join(real, name)))
 
 
 def _paths(value: str | Path | Iterable[str | Path] | None) -> list[str | Path]:

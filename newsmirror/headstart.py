@@ -1,0 +1,188 @@
+"""A reprocess's first files are extracted while Scrapy starts, on the core that would be idle.
+
+``newsmirror reprocess`` spends its first ~0.25 s on one core: importing Scrapy and Twisted and
+starting the engine.  The extraction workers need none of that (:mod:`newsmirror.extraction`
+imports neither), so the command forks them first, before it imports Scrapy, and sends them
+the first files of its input, listed as the spider will list them.  When the run's
+:class:`~newsmirror.parallel.ExtractPool` starts, it adopts the workers and what they made: a
+page the spider hands it that *equals* one sent ahead (same file, URL, label, times... built by
+the same :func:`~newsmirror.inputs.file_page`) takes that result instead of a second extraction.
+
+Nothing here decides anything.  Every page still goes through the skip stage first, and a page
+it drops leaves its early result unused.  The early results are used only if everything a
+worker's result depends on besides the page is the pool's too (:class:`Terms`: jobs, label,
+body format, the code-and-options fingerprint), else they are all dropped, unseen.  What a
+worker recorded of a file (its keys) is what it read, as always (:mod:`newsmirror.inputs`).
+Files the seen-store already knows by their stat are not sent ahead, so an unchanged re-run
+forks and extracts nothing early.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .extraction import default_jobs, extract_chunk, init_worker
+from .inputs import file_page, run_fingerprint, stat_keys
+from .items import Page
+from .state import default_state_path, known_inputs
+from .stores import StoreError, iter_stored_pages
+
+AHEAD = 256  # files sent ahead at most: start-up is ~0.25 s, two workers extract ~150-200 in it
+CHUNK = 8  # files per task (~13 ms): the last one sent ends soon after the run takes over
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What a worker's result depends on besides the page: its extraction options."""
+
+    jobs: int
+    label: str | None
+    body_format: str | None
+    fingerprint: str | None
+
+
+class HeadStart:
+    """Workers forked early, and the first files sent to them, one chunk at a time: one worker
+    busy, the other core left to the main process's start-up (with both workers busy, three
+    processes share two cores, and the start-up takes twice as long)."""
+
+    def __init__(self, terms: Terms, pages: list[Page]) -> None:
+        import multiprocessing
+
+        self.terms = terms
+        self._chunks = [pages[start:start + CHUNK] for start in range(0, len(pages), CHUNK)]
+        self._ahead = {page.file: (page, number, index)
+                       for number, chunk in enumerate(self._chunks) for index, page in enumerate(chunk)}
+        self._tasks: list[Future[list[Any]]] = []  # one per chunk sent, in order
+        self._lock = threading.Lock()
+        self._stopped = False
+        gc.freeze()  # what is alive now is shared with the workers, never copied by a collection
+        context = multiprocessing.get_context("fork")  # no other thread runs yet: a clean fork
+        self.executor = ProcessPoolExecutor(terms.jobs, mp_context=context, initializer=init_worker)
+        self._send_next()
+
+    def _send_next(self, _done: Future[list[Any]] | None = None) -> None:
+        """Send the next chunk (the executor's thread calls this when one is done)."""
+        with self._lock:
+            if self._stopped or len(self._tasks) == len(self._chunks):
+                return
+            try:
+                task = self.executor.submit(
+                    extract_chunk, self._chunks[len(self._tasks)], self.terms.label,
+                    self.terms.body_format, self.terms.fingerprint,
+                )
+            except RuntimeError:  # shut down meanwhile
+                self._stopped = True
+                return
+            self._tasks.append(task)
+        task.add_done_callback(self._send_next)
+
+    def stop(self) -> None:
+        """Send no more: the run's pool takes over (what is sent stays to be taken)."""
+        with self._lock:
+            self._stopped = True
+
+    def __len__(self) -> int:
+        """Files sent ahead and not taken yet."""
+        with self._lock:
+            sent = len(self._tasks)
+        return sum(1 for _, number, _ in self._ahead.values() if number < sent)
+
+    def take(self, page: Page) -> Future[list[Any]] | None:
+        """The early result for ``page`` as a future of ``[(article, error)]`` (what
+        :func:`extract_chunk` gives for a chunk of one), if exactly this page was sent ahead."""
+        entry = self._ahead.pop(page.file, None) if page.file and not page.body else None
+        with self._lock:
+            task = self._tasks[entry[1]] if entry is not None and entry[1] < len(self._tasks) else None
+        if entry is None or task is None or entry[0] != page:
+            return None
+        index = entry[2]
+        one: Future[list[Any]] = Future()
+
+        def settle(done: Future[list[Any]]) -> None:
+            if done.cancelled():  # the run stopped before the task began
+                one.cancel()
+            elif (error := done.exception()) is not None:  # a broken pool
+                one.set_exception(error)
+            else:
+                one.set_result([done.result()[index]])
+
+        task.add_done_callback(settle)
+        return one
+
+    def close(self) -> None:
+        """Stop the workers: what was sent ahead and not begun is dropped."""
+        self.stop()
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+
+_current: HeadStart | None = None
+
+
+def begin(args: argparse.Namespace) -> HeadStart | None:
+    """For ``newsmirror reprocess`` (its parsed arguments): fork the workers and send them the
+    first bare files, if the run will use a pool and any file is new to the seen-store.  Call
+    before anything imports Scrapy; a run that sets Scrapy options (``-s``) gets none."""
+    global _current
+    if _current is not None or args.set:
+        return _current
+    jobs = args.jobs or default_jobs()
+    if jobs < 2:
+        return None
+    label = args.label or None
+    fingerprint = run_fingerprint(label, args.filename, args.body, args.download_images)
+    pages = first_files(args.paths, label, AHEAD)
+    state = Path(args.state) if args.state else default_state_path(Path(args.output))
+    keys = {page.file: stat_keys(fingerprint, page) for page in pages}
+    known = known_inputs(state, [key for pair in keys.values() for key in pair if key])
+    pages = [page for page in pages if known.isdisjoint(keys[page.file])]
+    if pages:
+        _current = HeadStart(Terms(jobs, label, args.body, fingerprint), pages)
+    return _current
+
+
+def first_files(paths: list[str], label: str | None, limit: int) -> list[Page]:
+    """The Pages of the first ``limit`` bare files among ``paths``, in the spider's order (up to
+    the first page from an HTTP cache or a WARC: those carry their bytes from the main process)."""
+    folders: dict[str, str] = {}
+    pages: list[Page] = []
+    for path in paths:
+        try:
+            for record in iter_stored_pages(path, read_files=False):
+                if isinstance(record, StoreError):
+                    continue  # the spider reports it
+                if not record.file:
+                    return pages
+                pages.append(file_page(record, label, folders))
+                if len(pages) >= limit:
+                    return pages
+        except (OSError, ValueError):  # the spider reports the path
+            continue
+    return pages
+
+
+def adopt(terms: Terms) -> HeadStart | None:
+    """The head start, for the pool whose extraction options are ``terms``; None if there is
+    none or it was made for other options (then its workers are stopped)."""
+    global _current
+    head, _current = _current, None
+    if head is not None:
+        head.stop()
+        if head.terms != terms:
+            head.close()
+            return None
+    return head
+
+
+def discard() -> None:
+    """At the end of the command: stop the workers of a head start no pool adopted."""
+    global _current
+    head, _current = _current, None
+    if head is not None:
+        head.close()
