@@ -135,6 +135,14 @@ def begin(args: argparse.Namespace) -> HeadStart | None:
     jobs = args.jobs or default_jobs()
     if jobs < 2:
         return None
+    try:
+        _current = _begin(args, jobs)
+    except Exception:  # noqa: BLE001 - only ever a head start: the run itself meets and says it
+        _current = None
+    return _current
+
+
+def _begin(args: argparse.Namespace, jobs: int) -> HeadStart | None:
     label = args.label or None
     fingerprint = run_fingerprint(label, args.filename, args.body, args.download_images)
     pages = first_files(args.paths, label, AHEAD)
@@ -142,9 +150,7 @@ def begin(args: argparse.Namespace) -> HeadStart | None:
     keys = {page.file: stat_keys(fingerprint, page) for page in pages}
     known = known_inputs(state, [key for pair in keys.values() for key in pair if key])
     pages = [page for page in pages if known.isdisjoint(keys[page.file])]
-    if pages:
-        _current = HeadStart(Terms(jobs, label, args.body, fingerprint), pages)
-    return _current
+    return HeadStart(Terms(jobs, label, args.body, fingerprint), pages) if pages else None
 
 
 def first_files(paths: list[str], label: str | None, limit: int) -> list[Page]:
