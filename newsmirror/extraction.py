@@ -10,6 +10,7 @@ or Twisted: the workers can be forked before the main process has imported them
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from datetime import datetime, timezone
@@ -108,9 +109,23 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def init_worker() -> None:
+# Scrapy's LOG_FORMAT and LOG_DATEFORMAT (newsmirror's settings keep them): what its root handler writes
+_LOG_FORMAT = "%(asctime)s [%(name)s] %(levelname)s: %(message)s"
+_LOG_DATEFORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def init_worker(log_level: str | None = None) -> None:
     """Ctrl-C is the main process's to handle (it stops the pool); a worker whose parent died
-    (kill -9) exits instead of waiting forever on the task queue."""
+    (kill -9) exits instead of waiting forever on the task queue.  With ``log_level`` (a worker
+    forked before Scrapy set up logging: newsmirror.headstart) the worker logs to stderr as
+    Scrapy's root handler would (a library's warnings, trafilatura's say), else as its parent."""
+    if log_level is not None:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter(_LOG_FORMAT, _LOG_DATEFORMAT))
+        handler.setLevel(log_level)
+        logging.root.addHandler(handler)
+        logging.root.setLevel(logging.NOTSET)
+        logging.captureWarnings(True)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import ctypes

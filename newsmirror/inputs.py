@@ -91,14 +91,21 @@ def signature(st: os.stat_result) -> bytes:
     return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}".encode()
 
 
-def stat_keys(fingerprint: str, page: Page) -> tuple[str, str]:
-    """The main process's keys for a bare file, trusted and settling: one ``stat``, no read
-    (``("", "")``: cannot stat; the page goes on to extraction, which says why)."""
+def file_signature(path: str) -> bytes:
+    """:func:`signature` of the file at ``path`` now (``b""``: cannot stat)."""
     try:
-        st = os.stat(page.file)
+        return signature(os.stat(path))
     except OSError:
+        return b""
+
+
+def stat_keys(fingerprint: str, page: Page, sig: bytes | None = None) -> tuple[str, str]:
+    """The main process's keys for a bare file, trusted and settling: one ``stat`` (or ``sig``,
+    its :func:`file_signature`), no read (``("", "")``: cannot stat; the page goes on to
+    extraction, which says why)."""
+    sig = file_signature(page.file) if sig is None else sig
+    if not sig:
         return "", ""
-    sig = signature(st)
     return content_key(fingerprint, page, sig, TRUSTED), content_key(fingerprint, page, sig, SETTLING)
 
 

@@ -140,6 +140,9 @@ class ExtractPool:
             self._pending_pages += 1
             early.add_done_callback(lambda _f: self.deliver(self._drain))
             return
+        if self._head is not None and not self._head.lists(page):
+            self._head.forget()  # the spider is past the files sent ahead: their results go
+            self._head = None
         self._queued.append((page, on_done))
         chunk = self.CHUNK_FILES if page.file and not page.body else self.CHUNK
         if chunk != self._chunk:

@@ -178,12 +178,14 @@ def default_state_path(output: Path) -> Path:
 
 def known_inputs(path: str | Path, keys: Iterable[str]) -> set[str]:
     """Which of ``keys`` an existing store already knows, read without writing or waiting: for
-    a guess made before the run holds its lock (:mod:`newsmirror.headstart`).  A missing, busy,
-    older or damaged store knows none; the run itself then opens it as ever."""
+    a guess made before the run holds its lock (:mod:`newsmirror.headstart`), so only a hint: rows
+    not checkpointed out of the write-ahead log are not seen, and a missing, older or damaged
+    store knows none; the run itself then opens it as ever."""
     if not Path(path).is_file():
         return set()
     try:
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=0)
+        # immutable: no lock taken, no -wal/-shm files made (a hint, read while a run may write)
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro&immutable=1", uri=True, timeout=0)
     except sqlite3.Error:
         return set()
     try:

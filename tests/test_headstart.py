@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from helpers import FIXTURES, REPO, run_cli
 
 from newsmirror import extraction, headstart
 from newsmirror.commands import build_parser
-from newsmirror.inputs import run_fingerprint
+from newsmirror.inputs import file_signature, run_fingerprint
 from newsmirror.parallel import ExtractPool
 from newsmirror.writer import post_bytes
 
@@ -160,6 +161,17 @@ def test_a_page_not_as_it_was_sent_ahead_is_extracted_again(tmp_path):
     assert head.take(pages[1]) is not None
     assert head.take(pages[1]) is None  # taken once
 
+    # rewritten with its mtime put back (cp -p, rsync -t): the same Page, but not the same file
+    third = Path(pages[2].file)
+    st = third.stat()
+    third.write_bytes(third.read_bytes().replace(b"</title>", b" (corrected)</title>", 1))
+    os.utime(third, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert headstart.first_files([str(src)], None, 100)[2] == pages[2]
+    assert head.take(pages[2]) is None
+    # gone after it was listed: extracted again, which says so
+    Path(pages[3].file).unlink()
+    assert head.take(pages[3]) is None
+
 
 @pytest.mark.parametrize("extra", [["--jobs", "1"], ["-s", "DOWNLOAD_DELAY=0"]])
 def test_no_head_start_for_one_job_or_scrapy_settings(tmp_path, extra):
@@ -189,15 +201,18 @@ import newsmirror.commands, newsmirror.extraction
 assert not {{'scrapy', 'twisted'}} & set(sys.modules), sorted(m for m in sys.modules if m.startswith(('scrapy', 'twisted')))
 from newsmirror import headstart
 args = newsmirror.commands.build_parser().parse_args(['reprocess', {str(src)!r}, '-o', {str(tmp_path / 'o')!r}, '--jobs', '2'])
-head = headstart.begin(args)
+head = headstart.begin(args, "WARNING")
 import scrapy.crawler  # what the command imports next, while the workers extract
 print(head.executor.submit(eval, "'scrapy' in __import__('sys').modules").result())
+head.executor.submit(__import__('logging').warning, "from a worker").result()
 headstart.discard()
 """
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "False\n"
+    # a worker forked before Scrapy set up logging logs as Scrapy's root handler does
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[root\] WARNING: from a worker\n", result.stderr)
 
 
 def test_reprocess_with_two_jobs_counts_what_it_extracted_during_start_up(tmp_path):
@@ -211,14 +226,18 @@ def test_reprocess_with_two_jobs_counts_what_it_extracted_during_start_up(tmp_pa
     ).read_bytes()
 
 
-def test_results_keep_submission_order_when_a_page_was_not_sent_ahead(tmp_path):
+@pytest.mark.parametrize("left_out", [0, 2])
+def test_results_keep_submission_order_when_a_page_was_not_sent_ahead(tmp_path, left_out):
     src = corpus(tmp_path / "in")
     pages = headstart.first_files([str(src)], None, 100)
     fingerprint = run_fingerprint(None, "id", "html", False)
     terms = headstart.Terms(2, None, "html", fingerprint)
-    head = headstart.HeadStart(terms, pages[1:])  # the first file was not sent ahead (known, say)
+    signatures = {page.file: file_signature(page.file) for page in pages}
+    ahead = [page for i, page in enumerate(pages) if i != left_out]  # known to the store, say
+    head = headstart.HeadStart(terms, ahead, signatures)
     headstart._current = head
-    wait_sent(head, len(pages) - 1)
+    if left_out == 0:
+        wait_sent(head, len(ahead))  # all done before the run asks
     loop = Loop()
     pool = ExtractPool(2, None, loop.deliver, loop.call_later, "html", fingerprint)
     order: list[int] = []
@@ -226,5 +245,67 @@ def test_results_keep_submission_order_when_a_page_was_not_sent_ahead(tmp_path):
         pool.submit(page, lambda article, error, i=i: order.append(i))
     loop.run_until(lambda: len(order) == len(pages))
     pool.close()
-    assert pool.taken_early == len(pages) - 1
+    assert pool.taken_early == len(ahead)
     assert order == list(range(len(pages)))  # the page queued first is handed back first
+
+
+def test_a_run_with_a_head_start_writes_and_records_what_a_run_without_one_does(tmp_path):
+    import json
+    import sqlite3
+
+    src = corpus(tmp_path / "in")
+    again = src / "99-again.html"
+    shutil.copy(FIXTURES / PAGES[0], again)  # a second copy, read last, a newer capture: "unchanged"
+    newer = time.time() + 1  # (copied within the same millisecond, it would be no newer: "skipped")
+    os.utime(again, (newer, newer))
+
+    def run(name: str, *extra: str):
+        out = tmp_path / name
+        result = run_cli("reprocess", str(src), "-o", str(out), "--jobs", "2", "-vv", *extra)
+        assert result.returncode == 1, result.stderr[-2000:]  # the list page
+        posts = {p.name: p.read_bytes() for p in sorted((out / "_posts").iterdir())}
+        [report] = [json.loads(p.read_text()) for p in (out / ".newsmirror/runs").glob("*.json")]
+        db = sqlite3.connect(out / ".newsmirror/state.sqlite")
+        inputs = sorted(db.execute("SELECT * FROM inputs"))
+        seen = sorted(db.execute("SELECT site, article_id, url, post_path, title, published, modified, "
+                                 "content_hash, fetched_at, date_source FROM seen"))
+        early = "'newsmirror/extracted_during_startup'" in result.stderr
+        entries = [(p["outcome"], p["post"], p["requested"]) for p in report["posts"]]
+        failures = [(f["url"], f["reason"]) for f in report["failures"]]
+        return early, posts, report["counts"], entries, failures, inputs, seen
+
+    with_head, *made = run("with")
+    without, *made_without = run("without", "-s", "NEWSMIRROR_PROGRESS_EVERY=30")  # -s: no head start
+    assert with_head and not without
+    assert made == made_without
+    assert made[1] == {"new": 5, "updated": 0, "unchanged": 1, "skipped": 0, "failed": 1}
+
+
+def test_workers_logging_as_scrapy_does_uses_scrapys_format():
+    from scrapy.settings import default_settings
+
+    assert (extraction._LOG_FORMAT, extraction._LOG_DATEFORMAT) == (
+        default_settings.LOG_FORMAT, default_settings.LOG_DATEFORMAT
+    )
+
+
+def test_a_head_start_whose_worker_died_is_not_adopted(tmp_path):
+    import signal
+
+    src = corpus(tmp_path / "in")
+    head = headstart.begin(reprocess_args(str(src), "-o", str(tmp_path / "out"), "--jobs", "2"))
+    assert head is not None
+    wait_sent(head, len(PAGES))
+    for process in list(head.executor._processes.values()):
+        os.kill(process.pid, signal.SIGKILL)
+    end = time.monotonic() + 30
+    while not head.broken:
+        assert time.monotonic() < end
+        time.sleep(0.01)
+    fingerprint = run_fingerprint(None, "id", "html", False)
+    assert headstart.adopt(headstart.Terms(2, None, "html", fingerprint)) is None
+    # the run's pool then forks workers of its own and every page is extracted
+    loop = Loop()
+    pool = ExtractPool(2, None, loop.deliver, loop.call_later, "html", fingerprint)
+    results = pool_results(pool, headstart.first_files([str(src)], None, 100), loop)
+    assert [e is None for _, e in results] == [True] * 5 + [False]

@@ -4,8 +4,10 @@ seen-store that never runs ahead of the disk."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import time
 from pathlib import Path
 
 from helpers import FIXTURES, page, run_cli
@@ -32,6 +34,8 @@ def corpus(folder: Path) -> Path:
         shutil.copy(FIXTURES / name, folder / f"{i:02d}-{Path(name).name}")
     # a second copy of the first article, read last: skipped as already handled, whatever the timing
     shutil.copy(FIXTURES / PAGES[0], folder / "99-again.html")
+    newer = time.time() + 1  # a newer capture, however fast the copies (mtimes within a ms: no newer)
+    os.utime(folder / "99-again.html", (newer, newer))
     return folder
 
 

@@ -137,6 +137,11 @@ def check_output_folder(output: str) -> None:
         raise UsageError(f"-o {output}: exists and is not a folder")
 
 
+def log_level(args: argparse.Namespace) -> str:
+    """The log level ``-v`` asks for: Scrapy's log from ``-vv`` on, DEBUG from ``-vvv``."""
+    return "DEBUG" if args.verbose >= 3 else "INFO" if args.verbose >= 2 else "WARNING"
+
+
 def scrapy_settings(args: argparse.Namespace) -> Any:
     """Project settings plus what the command line says."""
     from scrapy.settings import Settings
@@ -147,7 +152,7 @@ def scrapy_settings(args: argparse.Namespace) -> Any:
     check_output_folder(args.output)
     settings = Settings()
     settings.setmodule(defaults, priority="project")
-    settings.set("LOG_LEVEL", "DEBUG" if args.verbose >= 3 else "INFO" if args.verbose >= 2 else "WARNING")
+    settings.set("LOG_LEVEL", log_level(args))
     settings.set("LOG_FORMATTER", "newsmirror.scrapy_parts.logformatter.QuietDropLogFormatter")
     settings.set("NEWSMIRROR_OUTPUT", args.output)
     settings.set("NEWSMIRROR_LABEL", args.label)

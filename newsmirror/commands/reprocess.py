@@ -10,8 +10,10 @@ from .common import (
     Subparsers,
     add_command,
     add_common_options,
+    check_output_folder,
     finish,
     leave_out_images_pipeline,
+    log_level,
     make_report,
     output_lock,
     run_spider,
@@ -54,7 +56,8 @@ def register(sub: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from .. import headstart
 
-    headstart.begin(args)  # the first files go to the workers now, while Scrapy is imported
+    check_output_folder(args.output)  # a usage error exits before any worker is forked
+    headstart.begin(args, log_level(args))  # the first files go to the workers, while Scrapy is imported
     try:
         return _reprocess(args)
     finally:
