@@ -13,6 +13,8 @@ import shutil
 import time
 from typing import Any
 
+LIST_LIMIT = 20  # runs up to this size name every post (one line each); longer runs show progress
+
 LIVE_EVERY_S = 0.2
 
 

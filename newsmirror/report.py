@@ -23,11 +23,10 @@ from typing import IO, Any
 from scrapy.exceptions import DropItem
 
 from .health import DISCOVERY, ENTRY, HealthMonitor
-from .progress import Progress
+from .progress import LIST_LIMIT, Progress
 from .spool import Spool
 
 OUTCOMES = ("new", "updated", "unchanged")
-LIST_LIMIT = 20  # runs up to this size name every post
 PROGRESS_EVERY_S = 10.0  # off a terminal, one progress line this often
 
 

@@ -234,3 +234,31 @@ def test_every_command_has_examples_and_helped_options():
         assert "examples:" in sub.format_help(), name
         for action in sub._actions:
             assert action.help, f"{name} {action.option_strings or action.dest} has no help text"
+
+
+def test_commands_that_run_no_spider_import_no_scrapy(tmp_path):
+    """Scrapy and Twisted are ~0.2 s of every start-up: --help, state, export, archive and site
+    init do without (they start in ~0.1 s)."""
+    out = tmp_path / "out"
+    assert run_cli("reprocess", str(FIXTURES / "seed/202309110310.reconstructed.html"), "-o", str(out),
+                   "-q").returncode == 0
+    commands = [["--version"], ["state", "stats", "-o", str(out)], ["export", "-o", str(out)],
+                ["archive", "--older-than", "9999", "-o", str(out), "--dry-run"],
+                ["site", "init", str(tmp_path / "site")]]
+    code = f"""
+import contextlib, io, sys
+from newsmirror.commands import main
+for argv in {commands!r}:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as exc:  # --version
+            code = exc.code
+    assert code == 0, (argv, code)
+    loaded = sorted(m for m in sys.modules if m.split(".")[0] in ("scrapy", "twisted"))
+    assert not loaded, (argv, loaded[:5])
+print("ok")
+"""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.stdout == "ok\n", result.stderr

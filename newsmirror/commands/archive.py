@@ -61,7 +61,7 @@ def register(sub: Subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..archive import archive_posts
-    from ..report import LIST_LIMIT
+    from ..progress import LIST_LIMIT
     from ..state import SeenStore, default_state_path
     from .common import check_output_folder
 
