@@ -74,6 +74,11 @@ class ExtractPool:
     chunks of ~8, not the ~4 pages a 2 ms wait collected between two handed-back chunks.
     Pages that name a bare file (no bytes: the worker reads it) go ``CHUNK_FILES`` at a time:
     each chunk costs the main process ~1 ms however small, and 16 such pages hold no memory.
+
+    At its first page the pool adopts a reprocess's :mod:`~newsmirror.headstart` (workers
+    forked before Scrapy was imported, the first files sent to them) if it was made for this
+    pool's options; a page sent ahead as it is then takes its early result, in its place in the
+    submission order.
     """
 
     CHUNK = 8
