@@ -173,8 +173,10 @@ def begin(args: argparse.Namespace, log_level: str | None = None) -> HeadStart |
 
 def _begin(args: argparse.Namespace, jobs: int, log_level: str | None) -> HeadStart | None:
     label = args.label or None  # the Runtime's label (the pool's); the spider's Pages get args.label
-    fingerprint = run_fingerprint(label, args.filename, args.body, args.download_images)
     pages = first_files(args.paths, args.label, AHEAD)
+    if not pages:
+        return None
+    fingerprint = run_fingerprint(label, args.filename, args.body, args.download_images)
     signatures = {page.file: file_signature(page.file) for page in pages}
     keys = {page.file: stat_keys(fingerprint, page, signatures[page.file]) for page in pages}
     state = Path(args.state) if args.state else default_state_path(Path(args.output))
