@@ -10,9 +10,11 @@ or Twisted: the workers can be forked before the main process has imported them
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
+from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
 
 from .clean import clean_body, lead_figure
@@ -107,6 +109,19 @@ def default_jobs() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
+
+
+def fork_workers(jobs: int, log_level: str | None = None) -> ProcessPoolExecutor:
+    """``jobs`` extraction worker processes (:func:`init_worker`, ``log_level`` for it).  Forked:
+    they start in milliseconds with everything imported, and only parse.  What is alive now is
+    frozen first: it lives to the end of the run, so no collection in this process or a worker
+    walks it again, and a worker's collections do not write to (and so copy) the pages it shares
+    with this process (the gc module's advice for fork)."""
+    import multiprocessing
+
+    gc.freeze()
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=init_worker, initargs=(log_level,))
 
 
 # Scrapy's LOG_FORMAT and LOG_DATEFORMAT (newsmirror's settings keep them): what its root handler writes

@@ -22,14 +22,13 @@ forks and extracts nothing early.
 from __future__ import annotations
 
 import argparse
-import gc
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .extraction import default_jobs, extract_chunk, init_worker
+from .extraction import default_jobs, extract_chunk, fork_workers
 from .inputs import file_page, file_signature, run_fingerprint, stat_keys
 from .items import Page
 from .state import default_state_path, known_inputs
@@ -56,8 +55,6 @@ class HeadStart:
 
     def __init__(self, terms: Terms, pages: list[Page], signatures: dict[str, bytes],
                  log_level: str | None = None) -> None:
-        import multiprocessing
-
         self.terms = terms
         self._chunks = [pages[start:start + CHUNK] for start in range(0, len(pages), CHUNK)]
         self._ahead = {page.file: (page, number, index)
@@ -66,11 +63,7 @@ class HeadStart:
         self._tasks: list[Future[list[Any]]] = []  # one per chunk sent, in order
         self._lock = threading.Lock()
         self._stopped = False
-        gc.freeze()  # what is alive now is shared with the workers, never copied by a collection
-        context = multiprocessing.get_context("fork")  # no other thread runs yet: a clean fork
-        self.executor = ProcessPoolExecutor(
-            terms.jobs, mp_context=context, initializer=init_worker, initargs=(log_level,)
-        )
+        self.executor = fork_workers(terms.jobs, log_level)  # no other thread runs yet: a clean fork
         self._send_next()
 
     def _send_next(self, _done: Future[list[Any]] | None = None) -> None:

@@ -22,7 +22,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from . import extraction, headstart
-from .extraction import ExtractFailed, extract_chunk, init_worker
+from .extraction import ExtractFailed, extract_chunk, fork_workers
 from .headstart import HeadStart
 from .items import Article, Page
 from .report import PageFailed
@@ -109,19 +109,11 @@ class ExtractPool:
 
     def _pool(self) -> ProcessPoolExecutor:
         if self._executor is None:  # lazily: a run that sees no page starts no process
-            # What is alive now (Scrapy, Twisted, lxml, the crawler: ~50 000 objects) lives to
-            # the end of the run: frozen, no collection in this process or a worker walks it
-            # again (commands.entry_point froze the imports; this adds the crawler's set-up),
-            # and a worker's collections do not write to (and so copy) the pages it shares
-            # with this process (the gc module's advice for fork)
+            # fork_workers freezes what is alive now (Scrapy, Twisted, lxml, the crawler: ~50 000
+            # objects; commands.entry_point froze the imports, this adds the crawler's set-up)
             # (in a crawl the pool starts at the first page: reference cycles alive then are
             # never collected, once per pool)
-            gc.freeze()
-            import multiprocessing
-
-            # fork: workers start in milliseconds with everything imported; they only parse
-            context = multiprocessing.get_context("fork")
-            self._executor = ProcessPoolExecutor(self.jobs, mp_context=context, initializer=init_worker)
+            self._executor = fork_workers(self.jobs)
         return self._executor
 
     @property
@@ -135,7 +127,7 @@ class ExtractPool:
                 headstart.Terms(self.jobs, self.label, self.body_format, self.fingerprint)
             )
             if self._head is not None:  # its workers are this pool's
-                gc.freeze()  # what _pool() freezes before it forks (Scrapy, the crawler), likewise
+                gc.freeze()  # what fork_workers freezes in _pool() (Scrapy, the crawler), likewise
                 self._executor = self._head.executor
         early = self._head.take(page) if self._head is not None else None
         if early is not None:  # extracted while Scrapy started
