@@ -6,7 +6,7 @@ imports neither), so the command forks them first, before it imports Scrapy, and
 the first files of its input, listed as the spider will list them.  When the run's
 :class:`~newsmirror.parallel.ExtractPool` starts, it adopts the workers and what they made: a
 page the spider hands it that *equals* one sent ahead (same file, URL, label, times... built by
-the same :func:`~newsmirror.inputs.file_page`) takes that result instead of a second extraction,
+the same :func:`~newsmirror.inputs.page_of`) takes that result instead of a second extraction,
 if the file still has the stat signature it had when it was sent (device, inode, size, mtime
 and ctime: any write since, even one that puts the mtime back, changes the ctime).
 
@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .extraction import default_jobs, extract_chunk, fork_workers
-from .inputs import file_page, file_signature, run_fingerprint, stat_keys
+from .inputs import file_signature, page_of, run_fingerprint, stat_keys
 from .items import Page
 from .state import default_state_path, known_inputs
 from .stores import StoreError, iter_stored_pages
@@ -193,7 +193,7 @@ def first_files(paths: list[str], label: str | None, limit: int) -> list[Page]:
                     continue  # the spider reports it
                 if not record.file:
                     return list(pages.values())
-                pages.setdefault(record.file, file_page(record, label, folders))
+                pages.setdefault(record.file, page_of(record, label, folders))
                 if len(pages) >= limit:
                     return list(pages.values())
         except (OSError, ValueError):  # the spider reports the path

@@ -139,14 +139,17 @@ def read_file(fingerprint: str | None, page: Page) -> FileRead:
     return FileRead(body, after.st_mtime, key, file_key, settled)
 
 
-def file_page(record: StoredPage, label: str | None, folders: dict[str, str]) -> Page:
-    """The Page of a bare file as listed (``record.file``; no bytes: the worker reads them),
-    ``folders`` caching :func:`resolved_uri`'s folders for a run.  The spider and the head start
-    build it here alike, so an early result is known by plain equality."""
+def page_of(
+    record: StoredPage, label: str | None, folders: dict[str, str], encoding: str | None = None
+) -> Page:
+    """The Page of a stored page as the spider lists it (a bare file: ``record.file``, no bytes
+    yet, the worker reads them), ``folders`` caching :func:`resolved_uri`'s folders for a run,
+    ``encoding`` the one its headers declare.  The spider and the head start build it here alike,
+    so an early result is known by plain equality."""
     return Page(
         url=record.url or resolved_uri(record.origin, folders),
         body=record.body,
-        encoding=None,  # a bare file has no headers to declare one
+        encoding=encoding,
         origin=record.origin,
         fetched_at=record.fetched_at,
         label=label,

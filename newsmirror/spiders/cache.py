@@ -12,7 +12,7 @@ from typing import Any
 
 from w3lib.encoding import http_content_type_encoding
 
-from ..inputs import file_page, resolved_uri
+from ..inputs import page_of
 from ..items import Page
 from ..parallel import pages_done, room_for_pages
 from ..stores import StoredPage, StoreError, iter_stored_pages
@@ -56,9 +56,6 @@ class CacheSpider(NewsSpider):
         if isinstance(record, StoreError):
             self.report_failure(record.origin, record.reason)
             return None
-        folders = self.__dict__.setdefault("_resolved_folders", {})
-        if record.file:  # a bare file: built as the head start builds it (newsmirror.headstart)
-            return file_page(record, self.label, folders)
         if record.status not in (None, 200):
             self.report_skip(record.url or record.origin, f"stored response is HTTP {record.status}")
             return None
@@ -66,16 +63,9 @@ class CacheSpider(NewsSpider):
         if content_type and "html" not in content_type.lower():  # robots.txt, feeds, sitemaps, images
             self.report_skip(record.url or record.origin, f"not HTML ({content_type})")
             return None
-        encoding = http_content_type_encoding(content_type)
-        return Page(
-            url=record.url or resolved_uri(record.origin, folders),
-            body=record.body,
-            encoding=encoding,
-            origin=record.origin,
-            fetched_at=record.fetched_at,
-            label=self.label,
-            file=record.file,
-        )
+        folders = self.__dict__.setdefault("_resolved_folders", {})
+        # a bare file's Page is the head start's too (newsmirror.headstart): one constructor
+        return page_of(record, self.label, folders, http_content_type_encoding(content_type))
 
 
 def _paths(value: str | Path | Iterable[str | Path] | None) -> list[str | Path]:
