@@ -7,9 +7,11 @@ in the same run (issue 11's goals).
     python bench/run.py --check      # exit 1 when a goal is missed (see GOALS, bench/README.md)
     python bench/run.py --profile    # also: one extra cold reprocess under cProfile, top functions
 
-Every workload runs in its own subprocess with this interpreter (``sys.executable``); wall time
-and peak RSS are those of that subprocess (``os.wait4``: the largest of it and its children),
-interpreter start and imports included.  Prints a Markdown table; writes
+Every workload runs in its own subprocess with this interpreter (``sys.executable``); wall time,
+CPU time and peak RSS are those of that subprocess (``os.wait4``: CPU of it and its reaped
+children together, RSS the largest of them), interpreter start and imports included.  Where the
+CPU of a reprocess goes (its main process, its workers, a worker's stages) is measured after the
+timed runs, in two more (``cpu-split`` and ``stages`` in ``workers.py``).  Prints a Markdown table; writes
 ``bench/results/latest.json`` (git-ignored).
 """
 
@@ -131,6 +133,7 @@ class Run:
     peak_rss_mib: float
     stdout: str
     stderr: str
+    cpu_s: float = 0.0  # user + system of the process and the children it reaped (its workers)
 
 
 def run_measured(cmd: list[str], cwd: Path) -> Run:
@@ -159,7 +162,7 @@ def run_measured(cmd: list[str], cwd: Path) -> Run:
         raise SystemExit(f"bench: {' '.join(cmd)} exited {proc.returncode}\n{stderr[-3000:]}")
     # ru_maxrss is KiB on Linux, bytes on macOS
     rss = usage.ru_maxrss / (2**20 if sys.platform == "darwin" else 2**10)
-    return Run(seconds, rss, stdout, stderr)
+    return Run(seconds, rss, stdout, stderr, usage.ru_utime + usage.ru_stime)
 
 
 def compile_checkout() -> None:
@@ -226,6 +229,10 @@ class Series:
     def rate(self) -> float:
         return self.pages / self.seconds
 
+    @property
+    def cpu(self) -> float:
+        return statistics.median(r.cpu_s for r in self.runs)
+
     def summary(self) -> dict[str, Any]:
         out = {
             "description": self.description,
@@ -233,6 +240,7 @@ class Series:
             "median_s": round(self.seconds, 3),
             "pages_per_s": round(self.rate, 1) if self.pages else None,
             "peak_rss_mib": round(self.rss, 1),
+            "median_cpu_s": round(self.cpu, 3),
             "runs_s": [round(r.seconds, 3) for r in self.runs],
             "runs_peak_rss_mib": [round(r.peak_rss_mib, 1) for r in self.runs],
         }
@@ -491,13 +499,13 @@ def _cpu_model() -> str:
 
 
 def table(series: dict[str, Series]) -> str:
-    rows = ["| workload | pages | wall s | pages/s | peak RSS MiB | in-process s | what |",
-            "|---|---:|---:|---:|---:|---:|---|"]
+    rows = ["| workload | pages | wall s | pages/s | CPU s | peak RSS MiB | in-process s | what |",
+            "|---|---:|---:|---:|---:|---:|---:|---|"]
     for s in series.values():
         rate = f"{s.rate:.1f}" if s.pages else "-"
         inproc = f"{statistics.median(s.in_process_s):.2f}" if s.in_process_s else "-"
-        rows.append(f"| `{s.name}` | {s.pages} | {s.seconds:.2f} | {rate} | {s.rss:.1f} | {inproc} | "
-                    f"{s.description} |")
+        rows.append(f"| `{s.name}` | {s.pages} | {s.seconds:.2f} | {rate} | {s.cpu:.2f} | {s.rss:.1f} | "
+                    f"{inproc} | {s.description} |")
     return "\n".join(rows)
 
 
@@ -508,6 +516,60 @@ def ratio_table(values: dict[str, float], warn_only: bool) -> str:
         goal = " ".join(map(str, GOALS[name])) if name in GOALS else "(info)"
         mark = "" if ok is None else "met" if ok else "warn" if warn_only else "**MISSED**"
         rows.append(f"| `{name}` | {value} | {goal} | {mark} |")
+    return "\n".join(rows)
+
+
+def cpu_split(series: dict[str, Series], corpus: Path, scratch: Path, sizes: Sizes,
+              log: Any) -> dict[str, Any]:
+    """Where a reprocess's CPU goes: one more cold reprocess of the big corpus through
+    ``workers.py cpu-split`` (its main process apart from its workers), and a worker's stages
+    over the small corpus in one process (``workers.py stages``)."""
+    big, small = subset(corpus, scratch, sizes.big), subset(corpus, scratch, sizes.small)
+    out, report = scratch / "out-split", scratch / "split.json"
+    extra = ["--jobs", str(sizes.jobs)] if sizes.jobs else []
+    run = run_measured(worker_cmd("cpu-split", str(report), "reprocess", str(big), "-o", str(out), "-q",
+                                  *extra), scratch)
+    split = json.loads(report.read_text())
+    split_s = run.seconds
+    expect("cpu-split", last_report(out, "reprocess")["counts"], new=sizes.big, failed=0)
+    log(f"  {'cpu-split':<16} {run.seconds:7.2f} s  main {split['main_cpu_s']:.2f} s of CPU, "
+        f"workers {split['workers_cpu_s']:.2f} s")
+    run = run_measured(worker_cmd("stages", str(small)), scratch)
+    stages = json.loads(run.stdout)
+    expect("stages", stages, pages=sizes.small, ok=sizes.small)
+    log(f"  {'stages':<16} {run.seconds:7.2f} s")
+    return {"pages": sizes.big, "wall_s": round(split_s, 3), "main_cpu_s": split["main_cpu_s"],
+            "workers_cpu_s": split["workers_cpu_s"], "startup_cpu_s": series["startup"].cpu,
+            "stage_pages": sizes.small, "extract_chunk_s_per_page": stages["extract_chunk_s_per_page"],
+            "stages_s_per_page": stages["stages_s_per_page"]}
+
+
+def where_table(series: dict[str, Series], split: dict[str, Any]) -> str:
+    """CPU milliseconds per page: reprocess at the big size, its parts, and the lean path beside
+    it; and what ``reprocess_big_vs_lean_2`` >= its goal leaves per page, if the run kept the
+    CPUs as busy as it does now."""
+    big, lean = series["reprocess_big"], series["lean_2"]
+    ms = 1000 / big.pages
+    busy = big.cpu / big.seconds  # CPUs kept busy on average, start-up included
+    allowed = busy / (GOALS["reprocess_big_vs_lean_2"][1] * lean.rate) * 1000
+    startup = split["startup_cpu_s"]
+    rows = [
+        "| CPU per page | ms |", "|---|---:|",
+        f"| `reprocess_big`: all its processes (start-up included) | {big.cpu * ms:.2f} |",
+        f"| its main process: Scrapy's engine, skip, dedupe, write, the seen-store (start-up, "
+        f"{startup:.2f} s of CPU, taken off) | {max(0.0, split['main_cpu_s'] - startup) * ms:.2f} |",
+        f"| its extraction workers: read, parse, clean, render, and the trip through the task pipes "
+        f"| {split['workers_cpu_s'] * ms:.2f} |",
+        f"| a worker's `extract_chunk` in one process, {split['stage_pages']} pages "
+        f"| {split['extract_chunk_s_per_page'] * 1000:.2f} |",
+    ]
+    stages = split["stages_s_per_page"].items()
+    rows += [f"| &nbsp;&nbsp;{name} | {seconds * 1000:.2f} |" for name, seconds in stages]
+    rows += [
+        f"| `lean_2`: both processes | {lean.cpu * 1000 / lean.pages:.2f} |",
+        f"| what `reprocess_big_vs_lean_2` >= {GOALS['reprocess_big_vs_lean_2'][1]} allows, with the CPUs "
+        f"as busy as in `reprocess_big` ({busy:.2f} of {os.cpu_count()}) | {allowed:.2f} |",
+    ]
     return "\n".join(rows)
 
 
@@ -604,6 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         compile_checkout()
         manifest = corpus_info.pop("manifest")
         series = measure(corpus, manifest, scratch, sizes, args.repeat, log)
+        split = cpu_split(series, corpus, scratch, sizes, log)
         profile_text = None
         if args.profile:
             profile_text = profile(subset(corpus, scratch, sizes.small), scratch, args.top, log)
@@ -618,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         "corpus": corpus_info,
         "measurements": {name: s.summary() for name, s in series.items()},
         "ratios": values,
+        "cpu_split": split,
         "goals": {k: list(v) for k, v in GOALS.items()},
         "goals_met": {name: met(name, v) for name, v in values.items() if name in GOALS},
         "bench_seconds": round(time.perf_counter() - t0, 1),
@@ -631,6 +695,8 @@ def main(argv: list[str] | None = None) -> int:
     print(table(series))
     print()
     print(ratio_table(values, warn_only))
+    print()
+    print(where_table(series, split))
     if profile_text:
         print(profile_text)
     print(f"\nwrote {args.json} ({result['bench_seconds']:.0f} s)")

@@ -5,6 +5,8 @@
     python bench/workers.py lean FOLDER OUT PROCESSES
     python bench/workers.py trafilatura FOLDER [LIMIT]
     python bench/workers.py pipeline FOLDER OUT
+    python bench/workers.py stages FOLDER
+    python bench/workers.py cpu-split JSON NEWSMIRROR_ARGS...
     python bench/workers.py distributed [ARTICLES] [WORKERS]
     python bench/workers.py scrapy-baseline SITEMAP_URL CONCURRENCY
 
@@ -12,6 +14,10 @@ Every mode walks FOLDER's ``*.html`` files in name order (the order ``newsmirror
 reads them) and prints one JSON line on stdout: ``{"pages": .., "ok": .., "work_s": ..}`` where
 ``work_s`` is the time spent on the pages themselves (after the imports).  ``pipeline`` also
 gives the outcome counts, so ``run.py`` can check every page became a post.
+
+``stages`` times a worker's stages page by page in one process (CPU time); ``cpu-split`` runs
+the ``newsmirror`` command line in this process and writes the CPU seconds of the process itself
+and of its reaped children (the extraction workers) to JSON: ``run.py``'s "where the time goes".
 
 ``distributed`` (standalone, needs ``redis-server`` on PATH) crawls a loopback site of ARTICLES
 copies of the golden page (default 500) twice -- one plain ``crawl``, then ``crawl --redis`` with
@@ -141,6 +147,76 @@ def scrapy_baseline(sitemap: str, concurrency: int) -> dict:
     return {"pages": max(0, responses - 2), "ok": responses, "work_s": time.perf_counter() - t0}
 
 
+def stages(folder: Path) -> dict:
+    """CPU time (``time.process_time``) of each stage of a worker's ``extract_chunk``, page by page
+    in one process, in reading order: the same calls ``newsmirror.sites.extract`` and
+    ``newsmirror.extraction`` make, timed apart.  Then ``extract_chunk`` itself over the same
+    pages, which also does the identity and date checks, builds the Article and renders the post
+    (``rest``: the whole minus the timed stages).  A first untimed pass warms the caches.
+    Seconds per page."""
+    from newsmirror.clean import clean_body, lead_figure
+    from newsmirror.document import PageDocument
+    from newsmirror.extraction import extract_chunk
+    from newsmirror.items import Page
+    from newsmirror.sites import _parser_and_tree
+    from newsmirror.sites.base import read_meta
+
+    paths = html_files(folder)
+    bodies = [p.read_bytes() for p in paths]
+    clock = time.process_time
+
+    def whole() -> tuple[float, int]:
+        t0, ok = clock(), 0
+        for i in range(0, len(paths), 8):  # as the pool hands them out: chunks of 8
+            pairs = zip(paths[i:i + 8], bodies[i:i + 8], strict=True)
+            chunk = [Page(url=p.as_uri(), body=b) for p, b in pairs]
+            ok += sum(1 for article, _ in extract_chunk(chunk, None, "html") if article is not None)
+        return clock() - t0, ok
+
+    whole()  # once to warm up, so the timed passes below find the same caches
+    spent = dict.fromkeys(("lexbor parse", "meta", "container", "fields", "clean", "lead figure"), 0.0)
+    t_start = time.perf_counter()
+    for path, body in zip(paths, bodies, strict=True):
+        page = Page(url=path.as_uri(), body=body)
+        t0 = clock()
+        document = PageDocument(page.body, page.encoding)
+        t1 = clock()
+        meta = read_meta(document, page.url)
+        t2 = clock()
+        parser, doc = _parser_and_tree(page, document, meta)
+        t3 = clock()
+        fields = parser.parse(doc, meta, page.url)
+        t4 = clock()
+        body_html = clean_body(fields["body_html"], fields["url"])
+        t5 = clock()
+        lead_figure(body_html)
+        t6 = clock()
+        for name, seconds in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True):
+            spent[name] += seconds
+    seconds, ok = whole()
+    n = len(paths)
+    per_page = {name: spent_s / n for name, spent_s in spent.items()}
+    per_page["rest"] = max(0.0, seconds / n - sum(per_page.values()))
+    return {"pages": n, "ok": ok, "work_s": time.perf_counter() - t_start,
+            "extract_chunk_s_per_page": seconds / n, "stages_s_per_page": per_page}
+
+
+def cpu_split(out: Path, args: list[str]) -> int:
+    """``newsmirror ARGS`` in this process; then the CPU seconds (user + system) of this process
+    and of its reaped children -- the extraction workers, joined before the command returns --
+    to ``out`` as JSON.  Returns the command's exit code."""
+    import resource
+
+    from newsmirror.commands import entry_point
+
+    sys.argv = ["newsmirror", *args]
+    code = entry_point()
+    own, workers = (resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    out.write_text(json.dumps({"main_cpu_s": own.ru_utime + own.ru_stime,
+                               "workers_cpu_s": workers.ru_utime + workers.ru_stime, "exit_code": code}))
+    return code
+
+
 def trafilatura_(folder: Path, limit: int | None = None) -> dict:
     """The common extractor on the same bytes, default settings: extraction only, nothing is
     written.  With `limit`, only the first `limit` pages (run.py's corpus cycles through its
@@ -266,7 +342,9 @@ def main(argv: list[str]) -> int:
     if argv and argv[0] == "distributed":
         print(json.dumps(distributed(*(int(a) for a in argv[1:3]))))
         return 0
-    modes = ("floor", "lexbor", "lean", "trafilatura", "pipeline", "scrapy-baseline")
+    if len(argv) > 2 and argv[0] == "cpu-split":
+        return cpu_split(Path(argv[1]), argv[2:])
+    modes = ("floor", "lexbor", "lean", "trafilatura", "pipeline", "scrapy-baseline", "stages")
     if len(argv) < 2 or argv[0] not in modes:
         print(__doc__, file=sys.stderr)
         return 2
@@ -281,6 +359,8 @@ def main(argv: list[str]) -> int:
         result = lean(Path(argv[1]), Path(argv[2]), int(argv[3]))
     elif mode == "trafilatura":
         result = trafilatura_(Path(argv[1]), int(argv[2]) if len(argv) > 2 else None)
+    elif mode == "stages":
+        result = stages(Path(argv[1]))
     else:
         result = pipeline(Path(argv[1]), Path(argv[2]))
     print(json.dumps(result))
