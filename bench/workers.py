@@ -149,54 +149,63 @@ def scrapy_baseline(sitemap: str, concurrency: int) -> dict:
 
 def stages(folder: Path) -> dict:
     """CPU time (``time.process_time``) of each stage of a worker's ``extract_chunk``, page by page
-    in one process, in reading order: the same calls ``newsmirror.sites.extract`` and
-    ``newsmirror.extraction`` make, timed apart.  Then ``extract_chunk`` itself over the same
-    pages, which also does the identity and date checks, builds the Article and renders the post
-    (``rest``: the whole minus the timed stages).  A first untimed pass warms the caches.
-    Seconds per page."""
+    in one process, in reading order, on bare files as ``reprocess`` hands them to its workers (a
+    path and the run's fingerprint, so the worker reads the file and keys its bytes): the calls
+    ``newsmirror.extraction`` and ``newsmirror.sites.extract`` make, timed apart.  Then
+    ``extract_chunk`` itself over the same files in chunks of 8; ``rest`` is the whole minus the
+    timed stages (the identity and date checks, the Article, the rendered post: small, and the
+    difference of two passes, so near the noise).  An untimed first pass warms the page cache and
+    the CPU's caches.  Seconds per page."""
     from newsmirror.clean import clean_body, lead_figure
     from newsmirror.document import PageDocument
-    from newsmirror.extraction import extract_chunk
+    from newsmirror.extraction import extract_chunk, read_input_file
+    from newsmirror.inputs import run_fingerprint
     from newsmirror.items import Page
     from newsmirror.sites import _parser_and_tree
     from newsmirror.sites.base import read_meta
 
-    paths = html_files(folder)
-    bodies = [p.read_bytes() for p in paths]
+    uris = [(str(p), p.resolve().as_uri()) for p in html_files(folder)]
+    fingerprint = run_fingerprint(None, "id", "html", False)  # reprocess's defaults
     clock = time.process_time
 
     def whole() -> tuple[float, int]:
         t0, ok = clock(), 0
-        for i in range(0, len(paths), 8):  # as the pool hands them out: chunks of 8
-            pairs = zip(paths[i:i + 8], bodies[i:i + 8], strict=True)
-            chunk = [Page(url=p.as_uri(), body=b) for p, b in pairs]
-            ok += sum(1 for article, _ in extract_chunk(chunk, None, "html") if article is not None)
+        for i in range(0, len(uris), 8):  # as the pool hands them out: chunks of 8
+            chunk = [Page(url=uri, body=b"", file=path) for path, uri in uris[i:i + 8]]
+            results = extract_chunk(chunk, None, "html", fingerprint)
+            ok += sum(1 for article, _ in results if article is not None)
         return clock() - t0, ok
 
-    whole()  # once to warm up, so the timed passes below find the same caches
-    spent = dict.fromkeys(("lexbor parse", "meta", "container", "fields", "clean", "lead figure"), 0.0)
+    whole()
+    names = ("read and key the file", "lexbor parse (with the UTF-8 check)", "meta",
+             "container (the parser's choice, libxml2's parse of the block)", "fields", "clean",
+             "lead figure")
+    spent = dict.fromkeys(names, 0.0)
     t_start = time.perf_counter()
-    for path, body in zip(paths, bodies, strict=True):
-        page = Page(url=path.as_uri(), body=body)
+    for path, uri in uris:
+        page = Page(url=uri, body=b"", file=path)
         t0 = clock()
-        document = PageDocument(page.body, page.encoding)
+        read_input_file(page, fingerprint)
         t1 = clock()
-        meta = read_meta(document, page.url)
+        document = PageDocument(page.body, page.encoding)
         t2 = clock()
-        parser, doc = _parser_and_tree(page, document, meta)
+        meta = read_meta(document, page.url)
         t3 = clock()
-        fields = parser.parse(doc, meta, page.url)
+        parser, doc = _parser_and_tree(page, document, meta)
         t4 = clock()
-        body_html = clean_body(fields["body_html"], fields["url"])
+        fields = parser.parse(doc, meta, page.url)
         t5 = clock()
-        lead_figure(body_html)
+        body_html = clean_body(fields["body_html"], fields["url"])
         t6 = clock()
-        for name, seconds in zip(spent, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True):
+        lead_figure(body_html)
+        t7 = clock()
+        times = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5, t7 - t6)
+        for name, seconds in zip(names, times, strict=True):
             spent[name] += seconds
     seconds, ok = whole()
-    n = len(paths)
+    n = len(uris)
     per_page = {name: spent_s / n for name, spent_s in spent.items()}
-    per_page["rest"] = max(0.0, seconds / n - sum(per_page.values()))
+    per_page["rest (checks, the Article, the post)"] = max(0.0, seconds / n - sum(per_page.values()))
     return {"pages": n, "ok": ok, "work_s": time.perf_counter() - t_start,
             "extract_chunk_s_per_page": seconds / n, "stages_s_per_page": per_page}
 
