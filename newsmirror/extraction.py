@@ -54,7 +54,7 @@ def read_input_file(page: Page, fingerprint: str | None) -> str:
 def extract_article(page: Page, label: str | None, fingerprint: str | None = None) -> Article:
     """Page -> Article, the extract stage: a parser's refusal is a failed page.  A bare file's
     bytes are read here (``page.file``), keyed with ``fingerprint`` (:mod:`newsmirror.inputs`)."""
-    file_key = read_input_file(page, fingerprint) if page.file and not page.body else ""
+    file_key = read_input_file(page, fingerprint) if page.unread_file else ""
     try:
         article = extract(page, default_label=label)
     except NotAnArticle as exc:

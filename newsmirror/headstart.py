@@ -102,7 +102,7 @@ class HeadStart:
         """The early result for ``page`` as a future of ``[(article, error)]`` (what
         :func:`extract_chunk` gives for a chunk of one), if exactly this page was sent ahead
         and its file has not changed since."""
-        if not page.file or page.body:
+        if not page.unread_file:
             return None
         with self._lock:
             entry = self._ahead.pop(page.file, None)

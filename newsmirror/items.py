@@ -30,9 +30,14 @@ class Page:
     from_feed: bool = False  # a feed item's document built by the crawl (sites/feed.py), not a fetched page
     file: str = ""  # a bare file the extraction reads itself (body empty until then: newsmirror.inputs)
 
+    @property
+    def unread_file(self) -> bool:
+        """A bare file whose bytes are not read yet: the extraction reads them (newsmirror.inputs)."""
+        return bool(self.file) and not self.body
+
     def __repr__(self) -> str:
         # Scrapy logs items on errors and at DEBUG: never the page bytes (a 20 MB page is one line)
-        size = f"{len(self.body)} bytes" if self.body or not self.file else "bytes not read yet"
+        size = "bytes not read yet" if self.unread_file else f"{len(self.body)} bytes"
         return f"Page(url={self.url!r}, origin={self.origin!r}, {size})"
 
 

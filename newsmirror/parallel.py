@@ -141,7 +141,7 @@ class ExtractPool:
             self._head.forget()  # the spider is past the files sent ahead: their results go
             self._head = None
         self._queued.append((page, on_done))
-        chunk = self.CHUNK_FILES if page.file and not page.body else self.CHUNK
+        chunk = self.CHUNK_FILES if page.unread_file else self.CHUNK
         if chunk != self._chunk:
             self._chunk = chunk
             self.limit = max(2, self.jobs * IN_FLIGHT_PER_JOB) * chunk

@@ -104,7 +104,7 @@ class Runtime:
 
         A bare file whose bytes are not read yet (``page.file``) has no key here: the extraction
         that reads it makes it, and the skip stage knows it by :meth:`stat_keys`."""
-        if page.file and not page.body:
+        if page.unread_file:
             return ""
         return content_key(self.fingerprint, page, page.body)
 

@@ -44,7 +44,7 @@ class SkipUnchangedPipeline:
     def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, Page):
             return item
-        if item.file and not item.body:  # a bare file, read by the extraction (newsmirror.inputs)
+        if item.unread_file:  # a bare file, read by the extraction (newsmirror.inputs)
             known = self._known_file(item)
         else:
             item.input_key = self.input_key(item)
