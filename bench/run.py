@@ -461,10 +461,15 @@ def met(name: str, value: float) -> bool | None:
     return value >= goal if op == ">=" else value <= goal
 
 
+def usable_cpus() -> int | None:
+    """The CPUs this process may run on (newsmirror's default --jobs counts them alike)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def machine() -> dict[str, Any]:
     info: dict[str, Any] = {
         "cpu_count": os.cpu_count(),
-        "cpus_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpus_usable": usable_cpus(),
         "cpu_model": _cpu_model(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
@@ -572,11 +577,10 @@ def where_table(series: dict[str, Series], split: dict[str, Any], jobs: int | No
                 f"| {split['extract_chunk_s_per_page'] * 1000:.2f} |")
     stages = split["stages_s_per_page"].items()
     rows += [f"| &nbsp;&nbsp;{name} | {seconds * 1000:.2f} |" for name, seconds in stages]
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     rows += [
         f"| `lean_2`: both processes | {lean.cpu * 1000 / lean.pages:.2f} |",
         f"| what `reprocess_big_vs_lean_2` >= {GOALS['reprocess_big_vs_lean_2'][1]} allows, with the CPUs "
-        f"as busy as in `reprocess_big` ({busy:.2f} of {cpus}) | {allowed:.2f} |",
+        f"as busy as in `reprocess_big` ({busy:.2f} of {usable_cpus()}) | {allowed:.2f} |",
     ]
     return "\n".join(rows)
 
